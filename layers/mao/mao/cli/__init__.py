@@ -1,0 +1,1 @@
+"""The ``mao`` command line."""
