@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from mao.eval.fixtures import load_fixtures, run_from_fixture
 
 
