@@ -1,0 +1,154 @@
+"""Cheap, deterministic text helpers shared by the detectors.
+
+Everything here is linear in the text length and capped per text (``MAX_CHARS``), so a detector
+that looks at every step of a 10,000-step run stays fast. Per-text results are memoised by the
+text itself: the first detector that tokenises a step pays, the others reuse the result.
+
+Similarity is set-based: word shingles compared by Jaccard (symmetric) or containment (how much
+of ``a`` is inside ``b``). Shingle hashes are only ever compared within one process, so Python's
+per-process string hashing does not make results vary; the exported ``fingerprint`` uses a
+stable hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from mao.domain.models import Step
+
+MAX_CHARS = 4000  # work cap per text: longer texts are judged by their first MAX_CHARS characters
+QUOTE_CHARS = 300
+
+_WORD = re.compile(r"[a-z0-9_]+(?:['.][a-z0-9_]+)*")
+_SPACE = re.compile(r"\s+")
+_DIGITS = re.compile(r"\d+")
+
+_STOPWORD_TEXT = """
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had has
+have having he her here hers herself him himself his how i if in into is it its itself just let
+me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+please same she should so some such than that the their theirs them themselves then there these
+they this those through to too under until up very was we were what when where which while who whom
+why will with would you your yours yourself yourselves ok okay yes sure thanks thank well may might
+must shall get got make made use using used one two also need needs like see
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
+
+
+def normalize(text: str) -> str:
+    """Lower-case, whitespace collapsed, capped at ``MAX_CHARS``."""
+    return _SPACE.sub(" ", text[:MAX_CHARS].lower()).strip()
+
+
+@lru_cache(maxsize=32768)
+def tokens(text: str) -> tuple[str, ...]:
+    """Word tokens of the (capped, lower-cased) text."""
+    return tuple(_WORD.findall(text[:MAX_CHARS].lower()))
+
+
+@lru_cache(maxsize=32768)
+def content_words(text: str) -> frozenset[str]:
+    """Distinct tokens that carry meaning: no stopwords, no one- or two-letter tokens, no numbers."""
+    return frozenset(t for t in tokens(text) if len(t) > 2 and t not in STOPWORDS and not t.isdigit())
+
+
+@lru_cache(maxsize=32768)
+def shingles(text: str, k: int = 3) -> frozenset[int]:
+    """Hashed k-word shingles (numbers masked, so counters and timestamps do not hide a repeat)."""
+    toks = tuple(_DIGITS.sub("#", t) for t in tokens(text))
+    if not toks:
+        return frozenset()
+    if len(toks) <= k:
+        return frozenset((hash(toks),))
+    return frozenset(hash(toks[i:i + k]) for i in range(len(toks) - k + 1))
+
+
+def jaccard(a: frozenset | set, b: frozenset | set) -> float:
+    if not a and not b:
+        return 0.0
+    inter = len(a & b) if len(a) <= len(b) else len(b & a)
+    return inter / (len(a) + len(b) - inter)
+
+
+def containment(a: frozenset | set, b: frozenset | set) -> float:
+    """Share of ``a`` that is also in ``b`` (0 when ``a`` is empty)."""
+    if not a:
+        return 0.0
+    return len(a & b) / len(a)
+
+
+def similarity(a: str, b: str, k: int = 3) -> float:
+    """Jaccard similarity of the two texts' word shingles."""
+    return jaccard(shingles(a, k), shingles(b, k))
+
+
+@lru_cache(maxsize=32768)
+def fingerprint(text: str) -> str:
+    """Stable 16-hex fingerprint of the text's tokens with numbers masked ("" for empty text)."""
+    toks = tokens(text)
+    if not toks:
+        return ""
+    joined = " ".join(_DIGITS.sub("#", t) for t in toks)
+    return hashlib.blake2b(joined.encode(), digest_size=8).hexdigest()
+
+
+def truncate(text: str, limit: int = QUOTE_CHARS) -> str:
+    """One-line quote of at most ``limit`` characters (an ellipsis marks a cut)."""
+    flat = _SPACE.sub(" ", text[: limit * 4]).strip()
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rstrip() + "…"
+
+
+def excerpt(text: str, start: int, end: int, limit: int = QUOTE_CHARS) -> str:
+    """A quote of ``limit`` characters centred on ``text[start:end]`` (e.g. a regex match)."""
+    span = end - start
+    if span >= limit:
+        return truncate(text[start:end], limit)
+    pad = (limit - span) // 2
+    lo = max(0, start - pad)
+    hi = min(len(text), lo + limit)
+    lo = max(0, hi - limit)
+    quote = truncate(text[lo:hi], limit)
+    prefix = "…" if lo > 0 else ""
+    return truncate(prefix + quote, limit)
+
+
+def tool_signature(step: Step) -> str:
+    """Tool calls of a step as ``name(arguments)`` text (arguments capped), "" when none."""
+    if not step.tool_calls:
+        return ""
+    parts = []
+    for call in step.tool_calls:
+        args = call.arguments if isinstance(call.arguments, str) else repr(call.arguments)
+        parts.append(f"{call.name}({args[:500]})")
+    return "; ".join(parts)
+
+
+def step_text(step: Step) -> str:
+    """What a step said or did: its content, else its tool calls."""
+    if step.content:
+        return step.content
+    return tool_signature(step)
+
+
+def is_user(step: Step) -> bool:
+    return step.role in ("user", "human")
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
+
+
+def any_marker(text: str, patterns: Iterable[re.Pattern[str]]) -> re.Match[str] | None:
+    """First match of any pattern in the (capped) text, or None."""
+    head = text[:MAX_CHARS]
+    for pattern in patterns:
+        match = pattern.search(head)
+        if match:
+            return match
+    return None
