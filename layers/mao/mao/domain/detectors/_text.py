@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from mao.domain.models import Step
+from mao.domain.models import Evidence, Step
 
 MAX_CHARS = 4000  # work cap per text: longer texts are judged by their first MAX_CHARS characters
 QUOTE_CHARS = 300
@@ -65,6 +65,12 @@ def shingles(text: str, k: int = 3) -> frozenset[int]:
     if len(toks) <= k:
         return frozenset((hash(toks),))
     return frozenset(hash(toks[i:i + k]) for i in range(len(toks) - k + 1))
+
+
+@lru_cache(maxsize=32768)
+def numbers(text: str) -> tuple[str, ...]:
+    """The numbers in the text, in order: a changed count or page number is progress, not a repeat."""
+    return tuple(_DIGITS.findall(text[:MAX_CHARS]))
 
 
 def jaccard(a: frozenset | set, b: frozenset | set) -> float:
@@ -152,3 +158,23 @@ def any_marker(text: str, patterns: Iterable[re.Pattern[str]]) -> re.Match[str] 
         if match:
             return match
     return None
+
+
+def evidence(step: Step, quote: str | None = None, note: str | None = None) -> Evidence:
+    """Evidence pointing at ``step``, quoting ``quote`` (default: what the step said or did)."""
+    text = step_text(step) if quote is None else quote
+    return Evidence(ref=step.ref, step_index=step.index, quote=truncate(text), note=note)
+
+
+def made_progress(a: Step, b: Step) -> bool:
+    """True only when both steps carry a state and the states differ.
+
+    An empty or absent state says nothing: most spans carry none, so it is never read as "no
+    progress" (that reading flags every ordinary planner -> coder -> reviewer cycle as a loop).
+    """
+    return bool(a.state) and bool(b.state) and a.state != b.state
+
+
+def step_label(step: Step) -> str:
+    """How an explanation names a step: "step 4 (coder)"."""
+    return f"step {step.index} ({step.agent})"
