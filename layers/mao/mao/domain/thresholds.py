@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from mao.domain.detectors import registry
+from mao.domain.detectors.base import DetectorSpec
 
 Overrides = Mapping[str, Mapping[str, float]]
 
@@ -54,12 +55,17 @@ def validate_overrides(overrides: Overrides, prefix: str = "") -> None:
 
 def resolve(detector_key: str, framework: str = "unknown",
             tenant: TenantThresholds | None = None) -> dict[str, float]:
-    spec = registry.spec(detector_key)
+    return resolve_spec(registry.spec(detector_key), framework, tenant)
+
+
+def resolve_spec(spec: DetectorSpec, framework: str = "unknown",
+                 tenant: TenantThresholds | None = None) -> dict[str, float]:
+    """``resolve`` for a spec already in hand (no registry lookup)."""
     values: dict[str, float] = {name: t.default for name, t in spec.thresholds.items()}
     values.update(spec.framework_defaults.get(framework, {}))
     if tenant is not None:
-        values.update(tenant.global_overrides.get(detector_key, {}))
-        values.update(tenant.framework_overrides.get(framework, {}).get(detector_key, {}))
+        values.update(tenant.global_overrides.get(spec.key, {}))
+        values.update(tenant.framework_overrides.get(framework, {}).get(spec.key, {}))
     return values
 
 
