@@ -1,0 +1,235 @@
+"""Small, fast text helpers shared by the verification, coordination and grounding detectors.
+
+Everything here is linear in the text it is given and caps the text it looks at, so a detector that
+calls these once per step stays linear in the run. Lower-casing and tokenising are cached by string
+(Python caches a string's hash), so several detectors reading the same step pay once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from mao.domain.models import Evidence, Step, ToolCall
+
+MAX_CHARS = 4000  # text looked at per step; enough for any message a person reads
+QUOTE_CHARS = 300
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_'.-]*[a-z0-9]|[a-z0-9]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+_STOP_TEXT = """
+    a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing done down during each either else ever few for
+    from further get got had has have having he her here hers him his how i if in into is it its itself
+    just let me more most my no nor not now of off on once only or other our ours out over own same she
+    should so some such than that the their theirs them then there these they this those through to too
+    under until up upon us very was we were what when where which while who whom why will with would yes
+    you your yours ok okay please thanks thank sure well like one two use using used make made need
+    needs i'll i'm i've we'll we're it's that's let's don't can't won't didn't isn't doesn't"""
+STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
+
+
+@lru_cache(maxsize=8192)
+def lower(text: str) -> str:
+    """The lower-cased, length-capped form of ``text`` that every matcher here works on."""
+    return text[:MAX_CHARS].lower()
+
+
+@lru_cache(maxsize=8192)
+def words(text: str) -> tuple[str, ...]:
+    """Word tokens of ``text`` (lower-case, trailing dots and quotes stripped)."""
+    return tuple(w.rstrip(".'") for w in _WORD.findall(lower(text)))
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper so 'tests', 'tested' and 'testing' meet; enough for overlap scores."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=8192)
+def content_terms(text: str) -> frozenset[str]:
+    """Stemmed content words: no stopwords, no one- or two-letter tokens."""
+    return frozenset(stem(w) for w in words(text) if len(w) > 2 and w not in STOPWORDS)
+
+
+def coverage(needles: Iterable[str], haystack: frozenset[str]) -> float:
+    """Share of ``needles`` present in ``haystack`` (1.0 when there are no needles)."""
+    items = set(needles)
+    if not items:
+        return 1.0
+    return len(items & haystack) / len(items)
+
+
+def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float:
+    if not a and not b:
+        return 1.0
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text[:MAX_CHARS]) if s.strip()]
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or line) of ``text`` that contains the span ``start:end``."""
+    left = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("! ", 0, start),
+               text.rfind("? ", 0, start))
+    right_candidates = [i for i in (text.find(". ", end), text.find("\n", end), text.find("! ", end),
+                                    text.find("? ", end)) if i != -1]
+    right = min(right_candidates) + 1 if right_candidates else len(text)
+    return text[left + 1 if left >= 0 else 0:right].strip()
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` collapsed to one line and cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def quote_match(text: str, start: int, end: int, limit: int = QUOTE_CHARS) -> str:
+    """A quote centred on the match ``start:end`` of ``text``."""
+    sentence = sentence_around(text, start, end)
+    if len(sentence) <= limit:
+        return quote(sentence, limit)
+    left = max(0, start - limit // 3)
+    return quote(("..." if left else "") + text[left:left + limit], limit)
+
+
+def evidence(step: Step, text: str, note: str | None = None) -> Evidence:
+    return Evidence(ref=step.ref, step_index=step.index, quote=quote(text), note=note)
+
+
+def tool_text(call: ToolCall) -> str:
+    """A tool call's result and error as one string (results may be structured)."""
+    parts = []
+    if call.error:
+        parts.append(str(call.error))
+    if call.result is not None:
+        parts.append(call.result if isinstance(call.result, str) else repr(call.result))
+    return "\n".join(parts)[:MAX_CHARS]
+
+
+def arguments_text(call: ToolCall) -> str:
+    args = call.arguments
+    if args is None:
+        return ""
+    return (args if isinstance(args, str) else repr(args))[:MAX_CHARS]
+
+
+def is_tool_step(step: Step) -> bool:
+    return step.kind in ("tool", "retrieval") or step.role == "tool"
+
+
+def is_user_step(step: Step) -> bool:
+    return step.role in ("user", "human") or step.agent.lower() in ("user", "human")
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+@lru_cache(maxsize=1024)
+def name_aliases(agent: str) -> tuple[str, ...]:
+    """Ways a message may refer to an agent: 'WebSurfer' -> 'websurfer', 'web surfer', 'web_surfer'."""
+    base = agent.strip()
+    spaced = _CAMEL.sub(" ", base).replace("_", " ").replace("-", " ").lower()
+    spaced = " ".join(spaced.split())
+    forms = {base.lower(), spaced, spaced.replace(" ", ""), spaced.replace(" ", "_")}
+    return tuple(sorted(f for f in forms if len(f) >= 3))
+
+
+def mentions_agent(low_text: str, agent: str) -> int:
+    """Position of the first mention of ``agent`` in lower-cased text, or -1."""
+    best = -1
+    for alias in name_aliases(agent):
+        start = 0
+        while True:
+            i = low_text.find(alias, start)
+            if i == -1:
+                break
+            before = low_text[i - 1] if i > 0 else " "
+            after_i = i + len(alias)
+            after = low_text[after_i] if after_i < len(low_text) else " "
+            if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+                if best == -1 or i < best:
+                    best = i
+                break
+            start = i + 1
+    return best
+
+
+_ZERO_COUNT = re.compile(
+    r"\b(?:0|no|zero|without)\s+(?:new\s+)?(?:errors?|failures?|failed|failing|warnings?|issues?|problems?|"
+    r"exceptions?|vulnerabilit(?:y|ies))\b"
+    r"|\b(?:errors?|failures?|failed|warnings?)\s*[:=]\s*0\b"
+    r"|\berror[_ ]?(?:handling|handler|message|code|rate|budget|bars?|checking)s?\b"
+    r"|\bno\s+(?:\w+\s+){0,2}(?:found|detected|reported)\b"
+    r"|\b(?:errors?|failures?|warnings?)['\"]?\s*[:=]\s*(?:\[\]|\{\}|none|null|false|0)"
+)
+_FAILURE = re.compile(
+    r"\b(?:error|errors|exception|traceback|failed|failure|failures|fails|failing|denied|refused|"
+    r"timed out|timeout|not found|unauthori[sz]ed|forbidden|invalid|crash(?:ed)?|panic|fatal|"
+    r"segfault|assertionerror|mismatch|rejected|broken|vulnerab\w*|regression|does not match|"
+    r"doesn't match|incorrect|exit code [1-9]\d*|status(?: code)? [45]\d\d|http [45]\d\d|"
+    r"[45]\d\d (?:not found|internal server error|bad request|forbidden|unauthorized))\b"
+)
+_FAILURE_GATE = ("error", "exception", "traceback", "fail", "denied", "refused", "timed out", "timeout",
+                 "not found", "unauthori", "forbidden", "invalid", "crash", "panic", "fatal", "segfault",
+                 "mismatch", "rejected", "broken", "vulnerab", "regression", "match", "incorrect",
+                 "exit code", "status", "http", " 40", " 50")
+
+
+def failure_match(text: str) -> re.Match[str] | None:
+    """The first real failure signal in ``text``, ignoring 'no errors', '0 failed', 'error handling'."""
+    low = lower(text)
+    if not any(g in low for g in _FAILURE_GATE):
+        return None
+    cleaned = _ZERO_COUNT.sub(lambda m: " " * len(m.group(0)), low)
+    return _FAILURE.search(cleaned)
+
+
+def has_failure(text: str) -> bool:
+    return failure_match(text) is not None
+
+
+_SPECIFIC = re.compile(
+    r"`([^`\n]{2,60})`|\"([^\"\n]{2,60})\"|'([^'\n]{3,60})'"
+    r"|\b([A-Za-z_][\w]*_[\w]+|[a-z]+[A-Z]\w+|[\w-]+\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs)"
+    r"|\d+(?:\.\d+)?%?)\b"
+)
+
+
+def specific_tokens(text: str, limit: int = 12) -> list[str]:
+    """Identifiers, file names, quoted strings and numbers: the checkable details of a message."""
+    found: list[str] = []
+    for m in _SPECIFIC.finditer(text[:MAX_CHARS]):
+        token = next(g for g in m.groups() if g)
+        token = token.strip().lower()
+        if token and token not in found and not (token.isdigit() and len(token) == 1):
+            found.append(token)
+            if len(found) >= limit:
+                break
+    return found
+
+
+def severity_for(confidence: float) -> str:
+    """Default mapping from confidence to severity; detectors raise it where the impact is higher."""
+    if confidence >= 0.85:
+        return "high"
+    if confidence >= 0.6:
+        return "medium"
+    return "low"
+
+
+def negated_before(low_text: str, start: int, window: int = 24) -> bool:
+    """Whether a negation ('not', "n't", 'without', 'skip', 'no need to') precedes position ``start``."""
+    before = low_text[max(0, start - window):start]
+    return any(n in before for n in _NEGATIONS)
+
+
+_NEGATIONS = ("not ", "n't ", "never ", "without ", "skip", "no need to", "instead of ")

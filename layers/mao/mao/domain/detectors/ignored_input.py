@@ -1,0 +1,186 @@
+"""F10 Ignored other agent's input: a correction or instruction from another agent is not acted on.
+
+A *correction* is a message sentence that asks for a change ("rename X to Y", "you must handle the empty
+list", "use UTC instead of local time", "the total is wrong"). The addressee's next message is checked:
+
+- it acted if it contains the new details the correction asked for (identifiers, file names, numbers,
+  quoted strings absent from its previous output), covers enough of the correction's words, or pushes
+  back with a reason;
+- it ignored it if it resubmits its previous output (near-identical) or leaves out every new detail.
+
+An author repeating the same correction ("as I said before...") raises the confidence. Only sentences
+that pass a cheap keyword gate are parsed, so the pass is linear in the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from mao.domain.detectors import _text_extra as tx
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="ignored_input",
+    name=mode("F10").name,
+    version="1.0.0",
+    f_code="F10",
+    thresholds={
+        "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
+        "resubmit_similarity": ThresholdSpec(0.85, 0.5, 1.0, "word overlap making a reply a resubmission"),
+        "acted_coverage": ThresholdSpec(0.35, 0.05, 1.0, "share of the correction's words showing it was acted on"),
+    },
+    fix_types=("prompt_patch", "role_instruction"),
+)
+
+_GATE = ("please", "should", "must", "need", "instead", "don't", "do not", "make sure", "change", "rename",
+         "replace", "switch", "wrong", "incorrect", "missing", "forgot", "remove", "add ", "use ", "avoid",
+         "fix", "again", "still", "as i said", "already")
+_CORRECTION = re.compile(
+    r"\b(?:you (?:should|must|need to|have to|forgot)|(?:should|must|needs? to) (?:be |not |also )?"
+    r"(?:use|add|remove|change|handle|include|return|validate|check|switch|rename|replace|cite|convert|sort|"
+    r"filter|exclude|avoid|mention|state|use)\w*|instead of|don'?t|do not|make sure|be sure to|"
+    r"change\b.{1,50}?\bto\b|rename|replace|switch to|(?:is|are|was|were) (?:wrong|incorrect|missing|outdated)|"
+    r"please (?:fix|change|update|use|add|remove|rename|replace|switch|correct|handle|include|cite|drop))"
+)
+_PUSHBACK = re.compile(
+    r"\b(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|not necessary|unnecessary|"
+    r"won'?t change|can'?t (?:use|change)|because|however|good (?:catch|point)|as you suggested|as requested|"
+    r"per your|you're right|you are right|agreed)\b"
+)
+_REPEAT = re.compile(
+    r"\b(?:as i (?:said|mentioned|asked|noted|pointed out)|i (?:already|previously) (?:asked|said|mentioned|"
+    r"pointed out|requested)|for the (?:second|third|\w+th) time|once again|(?:still|again) (?:not|hasn'?t|"
+    r"haven'?t|ignor\w+|missing|no )|you still|this still|it still (?:uses|has|lacks|returns|ignores))"
+)
+
+
+@dataclass(slots=True)
+class _Correction:
+    step: Step
+    text: str
+    terms: frozenset[str]
+    details: list[str]
+
+
+def _correction(step: Step) -> _Correction | None:
+    low = tx.lower(step.content)
+    if not any(g in low for g in _GATE):
+        return None
+    picked = [s for s in tx.sentences(step.content) if _CORRECTION.search(s.lower())]
+    if not picked:
+        return None
+    text = " ".join(picked)
+    return _Correction(step=step, text=text, terms=tx.content_terms(text), details=tx.specific_tokens(text))
+
+
+def _addressee(run: Run, corr: _Correction, agents: list[str]) -> str | None:
+    low = tx.lower(corr.step.content)
+    named = [a for a in agents if a != corr.step.agent and tx.mentions_agent(low, a) != -1]
+    if len(named) == 1:
+        return named[0]
+    for earlier in reversed(run.steps[: corr.step.index]):
+        if _speaks(earlier) and earlier.agent != corr.step.agent:
+            return earlier.agent
+    return None
+
+
+def _speaks(step: Step) -> bool:
+    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+
+
+def _output_text(step: Step) -> str:
+    parts = [step.content[: tx.MAX_CHARS]]
+    parts.extend(tx.arguments_text(c) for c in step.tool_calls)
+    return "\n".join(parts)
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    min_conf = float(thresholds.get("min_confidence", 0.55))
+    resubmit = float(thresholds.get("resubmit_similarity", 0.85))
+    acted_cov = float(thresholds.get("acted_coverage", 0.35))
+    agents = [a for a in run.agents if any(_speaks(s) and s.agent == a for s in run.steps)]
+    last_by_agent: dict[str, Step] = {}
+    detections: list[Detection] = []
+    flagged: set[int] = set()
+    # Corrections waiting for the addressee's next message: addressee -> (correction, previous output).
+    waiting: dict[str, list[tuple[_Correction, Step | None]]] = {}
+
+    for step in run.steps:
+        if not _speaks(step):
+            continue
+        for corr, prev in waiting.pop(step.agent, []):
+            verdict = _judge(corr, prev, step, resubmit, acted_cov)
+            if verdict is not None:
+                confidence, reason = verdict
+                repeated = _repeated_later(run, corr, step)
+                if repeated is not None:
+                    confidence = min(0.95, confidence + 0.15)
+                if confidence >= min_conf and corr.step.index not in flagged:
+                    flagged.add(corr.step.index)
+                    detections.append(_detection(corr, step, reason, confidence, repeated))
+        corr = _correction(step) if step.role not in ("user", "human") else None
+        if corr is not None and (corr.details or len(corr.terms) >= 3):
+            target = _addressee(run, corr, agents)
+            if target is not None:
+                waiting.setdefault(target, []).append((corr, last_by_agent.get(target)))
+        last_by_agent[step.agent] = step
+    return detections
+
+
+def _judge(corr: _Correction, prev: Step | None, reply: Step, resubmit: float,
+           acted_cov: float) -> tuple[float, str] | None:
+    reply_text = _output_text(reply)
+    reply_low = tx.lower(reply_text)
+    prev_low = tx.lower(_output_text(prev)) if prev is not None else ""
+    new_details = [d for d in corr.details if d not in prev_low and len(d) > 1]
+    applied = [d for d in new_details if d in reply_low]
+    if applied:
+        return None
+    if _PUSHBACK.search(reply_low):
+        return None
+    reply_terms = tx.content_terms(reply_text)
+    cov = tx.coverage(corr.terms, reply_terms)
+    if prev is not None:
+        sim = tx.jaccard(tx.content_terms(_output_text(prev)), reply_terms)
+        if sim >= resubmit and len(reply_terms) >= 5:
+            return 0.8 if new_details else 0.7, f"resubmitted its previous output ({sim:.0%} the same)"
+    if new_details and cov < acted_cov:
+        shown = ", ".join(new_details[:3])
+        return 0.6, f"its reply contains none of the requested details ({shown})"
+    return None
+
+
+def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:
+    """A later message by the same author that repeats the correction."""
+    for later in run.steps[reply.index + 1: reply.index + 12]:
+        if later.agent != corr.step.agent or not _speaks(later):
+            continue
+        low = tx.lower(later.content)
+        if _REPEAT.search(low) or tx.jaccard(tx.content_terms(later.content), corr.terms) >= 0.5:
+            return later
+    return None
+
+
+def _detection(corr: _Correction, reply: Step, reason: str, confidence: float,
+               repeated: Step | None) -> Detection:
+    explanation = (
+        f"{corr.step.agent} asked {reply.agent} for a change at step {corr.step.index} "
+        f"(\"{tx.quote(corr.text, 140)}\"), but {reply.agent}'s next message at step {reply.index} {reason}."
+    )
+    if repeated is not None:
+        explanation += f" {corr.step.agent} had to repeat the request at step {repeated.index}."
+    explanation += " Make the agent acknowledge and apply (or explicitly decline) feedback before resubmitting."
+    evidence = [tx.evidence(corr.step, corr.text, note="correction"),
+                tx.evidence(reply, reply.content, note="reply that does not act on it")]
+    if repeated is not None:
+        evidence.append(tx.evidence(repeated, repeated.content, note="correction repeated"))
+    return Detection(
+        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
+        detector_version=SPEC.version,
+        details={"author": corr.step.agent, "addressee": reply.agent, "repeated": repeated is not None},
+    )

@@ -1,0 +1,208 @@
+"""F14 Incorrect verification: a check is performed but passes a bad result.
+
+A *pass claim* is a message that says a check succeeded ("all tests pass", "verified", "LGTM",
+"approved", "the output matches"). It is wrong when the evidence in front of the checker says otherwise:
+
+- the check's own tool output (inline calls, or tool steps right before the claim) reports failures;
+- the claiming message itself quotes a failure or a mismatch ("expected 12, got 10 ... verified");
+- a later test of the same kind fails before anything was changed;
+- the run's known correct answer (ground truth) is absent from a final answer the check passed.
+
+Zero-count wording ("0 failed", "no errors") is never read as a failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from mao.domain.detectors import _text_extra as tx
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Evidence, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="verification_incorrect",
+    name=mode("F14").name,
+    version="1.0.0",
+    f_code="F14",
+    thresholds={
+        "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
+        "lookback_tool_steps": ThresholdSpec(4, 1, 20, "tool steps before a claim that are its evidence",
+                                             integer=True),
+    },
+    fix_types=("verification_step", "grounding_check"),
+)
+
+_PASS = re.compile(
+    r"\b(?:all (?:tests|checks|cases) (?:pass|passed|are passing|green)|tests? (?:pass|passed|passes|are passing)|"
+    r"verified|verification (?:passed|succeeded|successful|complete)|looks (?:good|correct|right)|lgtm|"
+    r"approved?|checks? out|works (?:as expected|correctly|fine)|no (?:issues|problems|errors) found|"
+    r"validated|matches (?:the )?expected|is correct|are correct|confirmed correct|passes (?:all|the))\b"
+)
+_PASS_GATE = ("pass", "verif", "look", "lgtm", "approv", "check", "works", "no issues", "no problems",
+              "no errors", "validat", "match", "correct")
+_EXPECTED = re.compile(
+    r"expected\W{0,3}(-?\d[\d,]*(?:\.\d+)?)[^.\n]{0,40}?\b(?:got|but was|actual|returned|received)\W{0,3}"
+    r"(-?\d[\d,]*(?:\.\d+)?)"
+)
+_OWN_FAILURE = re.compile(
+    r"\b[1-9]\d* (?:tests? )?(?:failed|failing|failures?|errors?)\b|\bfailed:|traceback \(most recent|"
+    r"assertionerror|exit code [1-9]|\b(?:tests?|checks?|build) (?:failed|fails|is failing|are failing)\b"
+)
+_TESTISH = re.compile(r"test|pytest|check|lint|verif|valid|ci\b|build")
+
+
+def _speaks(step: Step) -> bool:
+    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+
+
+def _pass_claim(step: Step) -> re.Match[str] | None:
+    low = tx.lower(step.content)
+    if not any(g in low for g in _PASS_GATE):
+        return None
+    for m in _PASS.finditer(low):
+        if not tx.negated_before(low, m.start(), 16):
+            return m
+    return None
+
+
+def _tool_failures(run: Run, step: Step, lookback: int) -> list[tuple[Step, str]]:
+    """Failures in the tool output the claim rests on; a failure later re-run successfully is superseded."""
+    found: list[tuple[Step, str]] = []
+    passed: set[str] = set()
+
+    def visit(owner: Step, name: str, text: str, errored: bool) -> None:
+        m = tx.failure_match(text)
+        if m is None and not errored:
+            passed.add(name)
+        elif name not in passed:
+            found.append((owner, tx.quote_match(text, m.start(), m.end()) if m else tx.quote(text or "error")))
+
+    for call in reversed(step.tool_calls):
+        visit(step, call.name, tx.tool_text(call), bool(call.error))
+    for seen, prev in enumerate(reversed(run.steps[: step.index])):
+        if seen >= lookback:
+            break
+        if not tx.is_tool_step(prev):
+            if _speaks(prev) and prev.agent == step.agent:
+                for call in reversed(prev.tool_calls):
+                    visit(prev, call.name, tx.tool_text(call), bool(call.error))
+            break
+        calls = prev.tool_calls or []
+        if calls:
+            for call in reversed(calls):
+                text = "\n".join([prev.content[: tx.MAX_CHARS], tx.tool_text(call)])
+                visit(prev, call.name, text, bool(call.error) or prev.status == "error")
+        else:
+            visit(prev, prev.agent, prev.content[: tx.MAX_CHARS], prev.status == "error" or bool(prev.error))
+    return found
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    min_conf = float(thresholds.get("min_confidence", 0.55))
+    lookback = int(thresholds.get("lookback_tool_steps", 4))
+    detections: list[Detection] = []
+    last_claim: tuple[Step, str] | None = None
+    for step in run.steps:
+        if not _speaks(step):
+            continue
+        claim = _pass_claim(step)
+        if claim is None:
+            continue
+        claim_q = tx.quote_match(step.content, claim.start(), claim.end())
+        last_claim = (step, claim_q)
+        failures = _tool_failures(run, step, lookback)
+        if failures:
+            ev = [tx.evidence(s, q, "failure the check saw") for s, q in failures[:3]]
+            ev.append(tx.evidence(step, claim_q, "pass claim"))
+            detections.append(_make(step, 0.85, "passed a check whose own output reports failures", ev))
+            continue
+        low = tx.lower(step.content)
+        mismatch = _EXPECTED.search(low)
+        if mismatch and _num(mismatch.group(1)) != _num(mismatch.group(2)):
+            q = tx.quote_match(step.content, mismatch.start(), mismatch.end())
+            detections.append(_make(step, 0.8, "reported a pass while quoting a mismatch between expected and "
+                                    "actual values", [tx.evidence(step, q, "mismatch"),
+                                                      tx.evidence(step, claim_q, "pass claim")]))
+            continue
+        own = _OWN_FAILURE.search(low)
+        if own and not tx.negated_before(low, own.start()) and _failure_is_current(low, own.start()):
+            q = tx.quote_match(step.content, own.start(), own.end())
+            detections.append(_make(step, 0.6, "reported a pass in the same message that reports a failure",
+                                    [tx.evidence(step, q, "failure"), tx.evidence(step, claim_q, "pass claim")]))
+            continue
+        later = _later_failure(run, step)
+        if later is not None:
+            fail_step, q = later
+            detections.append(_make(step, 0.7, f"passed a result that failed the same kind of check at step "
+                                    f"{fail_step.index} with nothing changed in between",
+                                    [tx.evidence(step, claim_q, "pass claim"),
+                                     tx.evidence(fail_step, q, "later failure")]))
+    if not detections and last_claim is not None:
+        wrong = _wrong_final(run, last_claim)
+        if wrong is not None:
+            detections.append(wrong)
+    return [d for d in detections if d.confidence >= min_conf]
+
+
+_FIXED = re.compile(r"\b(?:fixed|resolved|addressed|now pass|after (?:the )?fix|was failing|previously|"
+                    r"earlier|before the (?:fix|change))\b")
+
+
+def _failure_is_current(low: str, start: int) -> bool:
+    """A failure mentioned as history ('was failing, now fixed') does not contradict a pass."""
+    return _FIXED.search(low) is None
+
+
+def _later_failure(run: Run, claim: Step) -> tuple[Step, str] | None:
+    for later in run.steps[claim.index + 1: claim.index + 30]:
+        if _speaks(later):
+            if later.agent != claim.agent and ("```" in later.content or (later.tool_calls and any(
+                    not _TESTISH.search(c.name.lower()) for c in later.tool_calls))):
+                return None  # someone changed the work; a later failure may be new
+            continue
+        name = (later.tool_calls[0].name if later.tool_calls else later.agent).lower()
+        if not _TESTISH.search(name):
+            continue
+        text = "\n".join([later.content[: tx.MAX_CHARS], *(tx.tool_text(c) for c in later.tool_calls)])
+        m = tx.failure_match(text)
+        if m:
+            return later, tx.quote_match(text, m.start(), m.end())
+    return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(tx.words(text))
+
+
+def _wrong_final(run: Run, claim: tuple[Step, str]) -> Detection | None:
+    truth = (run.ground_truth or "").strip()
+    if not truth or len(truth) > 60 or not run.final_output:
+        return None
+    final = next((s for s in reversed(run.steps) if _speaks(s) and s.content), None)
+    if final is None or final.index < claim[0].index:
+        return None
+    if _norm(truth) in _norm(final.content):
+        return None
+    step, claim_q = claim
+    return _make(step, 0.6, f"verified a final answer that does not contain the known correct answer "
+                 f"({tx.quote(truth, 60)})", [tx.evidence(step, claim_q, "pass claim"),
+                                             tx.evidence(final, final.content, "final answer")])
+
+
+def _num(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) -> Detection:
+    explanation = (f"{step.agent} at step {step.index} {reason}. Make the check fail closed: a verification "
+                   f"must quote the evidence it passed on, and any failure in that evidence blocks approval.")
+    return Detection(
+        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
+        severity="high" if confidence >= 0.8 else tx.severity_for(confidence), explanation=explanation,
+        evidence=evidence, detector_version=SPEC.version, details={"agent": step.agent},
+    )
