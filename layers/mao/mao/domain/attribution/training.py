@@ -1,0 +1,51 @@
+"""Turning labelled runs into training examples and fitting both weight sets (used by ``mao eval``).
+
+The agent weights rank the run's candidate agents; the step weights rank the steps *of the responsible
+agent* (the scorer first picks the agent, then its decisive step). Labels name agents as the data
+does, so agents are matched case-insensitively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mao.domain.attribution import features, structure
+from mao.domain.attribution.learn import Example, fit, vectorise
+from mao.domain.models import Run
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRun:
+    agent_example: Example
+    step_example: Example
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    step: dict[str, float]
+    agent: dict[str, float]
+
+
+def same_agent(a: str, b: str) -> bool:
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def labelled(run: Run, agent: str, step: int) -> LabelledRun:
+    view = structure.view(run)
+    rows = features.compute(view)
+    agent_table = features.agent_rows(view, rows)
+    agents = list(agent_table)
+    agent_target = next((i for i, a in enumerate(agents) if same_agent(a, agent)), -1)
+    agent_vectors = vectorise([agent_table[a] for a in agents], features.AGENT_FEATURES)
+    own = [i for i, s in enumerate(view.candidates) if same_agent(s.agent, agent)]
+    step_vectors = vectorise([rows[i] for i in own], features.FEATURES)
+    step_target = next((k for k, i in enumerate(own) if view.candidates[i].index == step), -1)
+    return LabelledRun(Example(agent_vectors, agent_target), Example(step_vectors, step_target))
+
+
+def fit_weights(runs: Sequence[LabelledRun], *, l2: float = 0.05) -> Weights:
+    return Weights(
+        step=fit([r.step_example for r in runs], features.FEATURES, l2=l2),
+        agent=fit([r.agent_example for r in runs], features.AGENT_FEATURES, l2=l2),
+    )
