@@ -46,6 +46,8 @@ _CORRECTION = re.compile(
     r"change\b.{1,50}?\bto\b|rename|replace|switch to|(?:is|are|was|were) (?:wrong|incorrect|missing|outdated)|"
     r"please (?:fix|change|update|use|add|remove|rename|replace|switch|correct|handle|include|cite|drop))"
 )
+_IMPERATIVE = re.compile(r"(?:use|set|change|switch|add|remove|rename|replace|fix|handle|return|"
+                         r"move|drop|include|cite|convert|bill|charge)\b")
 _PUSHBACK = re.compile(
     r"\b(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|not necessary|unnecessary|"
     r"won'?t change|can'?t (?:use|change)|because|however|good (?:catch|point)|as you suggested|as requested|"
@@ -70,18 +72,32 @@ def _correction(step: Step) -> _Correction | None:
     low = tx.lower(step.content)
     if not any(g in low for g in _GATE):
         return None
-    picked = [s for s in tx.sentences(step.content) if _CORRECTION.search(s.lower())]
+    picked = [s for s in tx.sentences(step.content) if _CORRECTION.search(s.lower()) or _imperative(s)]
     if not picked:
         return None
     text = " ".join(picked)
     return _Correction(step=step, text=text, terms=tx.content_terms(text), details=tx.specific_tokens(text))
 
 
+def _imperative(sentence: str) -> bool:
+    """A sentence that starts with an order, possibly after an address ('Coder: fix ...') or a clause that
+    states the reason ('German customers pay in euros: set ...'); a short label ('PR 12: fix typo') is not."""
+    low = sentence.lower().lstrip("-*> ")
+    if _IMPERATIVE.match(low):
+        return True
+    head, sep, tail = low.partition(":")
+    if not sep:
+        head, sep, tail = low.partition(",")
+    if not sep or not _IMPERATIVE.match(tail.lstrip()):
+        return False
+    return len(head.split()) >= 4 or len(head.split()) == 1
+
+
 def _addressee(run: Run, corr: _Correction, agents: list[str]) -> str | None:
     low = tx.lower(corr.step.content)
-    named = [a for a in agents if a != corr.step.agent and tx.mentions_agent(low, a) != -1]
-    if len(named) == 1:
-        return named[0]
+    named = sorted((pos, a) for a in agents if a != corr.step.agent and (pos := tx.mentions_agent(low, a)) != -1)
+    if named:
+        return named[0][1]
     for earlier in reversed(run.steps[: corr.step.index]):
         if _speaks(earlier) and earlier.agent != corr.step.agent:
             return earlier.agent
@@ -143,12 +159,15 @@ def _judge(corr: _Correction, prev: Step | None, reply: Step, resubmit: float,
     if _PUSHBACK.search(reply_low):
         return None
     reply_terms = tx.content_terms(reply_text)
-    cov = tx.coverage(corr.terms, reply_terms)
+    prev_terms = tx.content_terms(_output_text(prev)) if prev is not None else frozenset()
     if prev is not None:
-        sim = tx.jaccard(tx.content_terms(_output_text(prev)), reply_terms)
+        sim = tx.jaccard(prev_terms, reply_terms)
         if sim >= resubmit and len(reply_terms) >= 5:
             return 0.8 if new_details else 0.7, f"resubmitted its previous output ({sim:.0%} the same)"
-    if new_details and cov < acted_cov:
+    # Words of the correction the replier had not used before: echoing the topic is not acting on it.
+    new_terms = corr.terms - prev_terms
+    taken = len(new_terms & reply_terms)
+    if new_details and taken < 2 and tx.coverage(new_terms, reply_terms) < acted_cov:
         shown = ", ".join(new_details[:3])
         return 0.6, f"its reply contains none of the requested details ({shown})"
     return None

@@ -44,6 +44,9 @@ _RETRY = re.compile(
 )
 
 
+_FINDING_TERM = re.compile(r"\b\w*(?:error|exception)\b|\b[45]\d\d\b|\bcve-\d+-\d+\b")
+
+
 @dataclass(slots=True)
 class _Finding:
     step: Step
@@ -70,13 +73,13 @@ def _finding_from(step: Step, tool: str, text: str, errored: bool) -> _Finding |
         q = tx.quote_match(text, match.start(), match.end())
     else:
         q = tx.quote(step.error or text or "error status")
-    return _Finding(step=step, tool=tool, quote=q, terms=frozenset(tx.specific_tokens(q, limit=6)))
+    return _Finding(step=step, tool=tool, quote=q, terms=frozenset(_FINDING_TERM.findall(tx.lower(q))))
 
 
 def _mentions(report_low: str, findings: list[_Finding]) -> bool:
     if tx.has_failure(report_low):
         return True
-    return any(t in report_low for f in findings for t in f.terms if len(t) > 3)
+    return any(t in report_low for f in findings for t in f.terms)
 
 
 def _next_speaker(run: Run, index: int) -> str | None:

@@ -35,10 +35,11 @@ SPEC = DetectorSpec(
 )
 
 _INTENT = re.compile(
-    r"\b(?:i will|i'll|i am going to|i'm going to|let me|next,? i(?:'ll| will)?|now i(?:'ll| will)?|"
+    r"\b(?:i will|i'll|i won'?t|i will not|i(?:'m| am) not going to|i (?:must|should) not|i shouldn'?t|"
+    r"i am going to|i'm going to|let me|next,? i(?:'ll| will)?|now i(?:'ll| will)?|"
     r"i need to|my next step is to|i plan to|we will|we'll|i should|i must|the next step is to)\b"
 )
-_INTENT_GATE = ("i will", "i'll", "going to", "let me", "next", "now i", "need to", "plan to", "we will",
+_INTENT_GATE = ("i will", "i'll", "i won", "not going to", "i must", "i should", "going to", "let me", "next", "now i", "need to", "plan to", "we will",
                 "we'll", "i should", "i must")
 _NEG = re.compile(r"\b(?:not|never|won'?t|avoid|without|no longer|refrain from)\b")
 _HANDOFF = re.compile(r"\b(?:ask|delegate|hand(?:ing)?(?: it)? (?:off|over)|pass(?:ing)?|assign|send|forward|"
@@ -144,15 +145,15 @@ def _intent_mismatch(run: Run, step: Step, low: str, aliases: dict[str, tuple[st
             did = ", ".join(sorted(called))
             return 0.75, f"announced {shown} but called {did}", [
                 (step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, acts[0][0]), "action taken")]
-        if acts and announced & called:
-            targets = [t for t in _PATHLIKE.findall(sentence) if "/" in t or "." in t]
-            if targets:
-                args_low = " ".join(a.lower() for n, a, _ in acts if n in announced)
-                other = _PATHLIKE.findall(args_low)
-                if other and not any(t.lower() in args_low for t in targets):
-                    name = sorted(announced & called)[0]
-                    return 0.7, (f"said it would act on {targets[0]} but called {name} on {other[0]}"), [
-                        (step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, name), "action taken")]
+        targets = [t for t in _PATHLIKE.findall(sentence) if "/" in t or "." in t]
+        if acts and targets:
+            scope = (announced & called) or called
+            args_low = " ".join(a.lower() for n, a, _ in acts if n in scope)
+            other = _PATHLIKE.findall(args_low)
+            if other and not any(t.lower() in args_low for t in targets):
+                name = sorted(scope)[0]
+                return 0.7, (f"said it would act on {targets[0]} but called {name} on {other[0]}"), [
+                    (step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, name), "action taken")]
         if _HANDOFF.search(s_low):
             mismatch = _handoff_mismatch(run, step, sentence, agents)
             if mismatch is not None:
