@@ -29,7 +29,6 @@ DEFAULT_MAX_DECOMPRESSED = 64 * 1024 * 1024
 
 _TRACE_ID_BYTES = 16
 _SPAN_ID_BYTES = 8
-_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class OtlpFormatError(ValueError):
@@ -264,24 +263,26 @@ def _int64(value: Any) -> int:
 
 def _id(value: Any, size: int) -> str | None:
     """Hex id of ``size`` bytes from hex or base64 text; ``None`` if invalid or all zero."""
-    if not isinstance(value, str) or not value:
+    if value.__class__ is not str or not value:
         return None
-    if len(value) == 2 * size and _HEX.issuperset(value):
-        hex_id = value.lower()
-    else:
+    raw: bytes | None = None
+    if len(value) == 2 * size:
         try:
-            raw = base64.b64decode(value, validate=True)
+            raw = bytes.fromhex(value)
+        except ValueError:
+            raw = None
+        if raw is not None:
+            return value.lower() if any(raw) else None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        try:
+            raw = base64.urlsafe_b64decode(value)
         except (binascii.Error, ValueError):
-            try:
-                raw = base64.urlsafe_b64decode(value)
-            except (binascii.Error, ValueError):
-                return None
-        if len(raw) != size:
             return None
-        hex_id = raw.hex()
-    if hex_id.count("0") == len(hex_id):
+    if len(raw) != size or not any(raw):
         return None
-    return hex_id
+    return raw.hex()
 
 
 def _decode_json(body: bytes) -> OtlpDecodeResult:

@@ -19,7 +19,7 @@ sub-agent are counted for that sub-agent and not for the orchestrator above it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -86,6 +86,35 @@ _OUTPUT_KEYS = ("output.value", "gen_ai.output.messages", "gen_ai.completion", "
                 "traceloop.entity.output")
 _STATE_KEYS = ("gen_ai.state", "langgraph.state", "graph.state", "agent.state", "crewai.state", "state")
 _COST_KEYS = ("gen_ai.usage.cost", "llm.usage.cost", "llm.cost.total")
+
+_FIELD_KEYS: dict[str, tuple[str, ...]] = {
+    "agent_name": _AGENT_NAME_KEYS, "agent_id": _AGENT_ID_KEYS, "role": _ROLE_KEYS, "model": _MODEL_KEYS,
+    "provider": _PROVIDER_KEYS, "input_tokens": _INPUT_TOKEN_KEYS, "output_tokens": _OUTPUT_TOKEN_KEYS,
+    "total_tokens": _TOTAL_TOKEN_KEYS, "tool_name": _TOOL_NAME_KEYS, "tool_call_id": _TOOL_CALL_ID_KEYS,
+    "input": _INPUT_KEYS, "output": _OUTPUT_KEYS, "state": _STATE_KEYS, "cost": _COST_KEYS,
+}
+# attribute key -> the (field, preference) slots it can fill; one pass over a span's attributes
+# then finds every field, instead of probing each field's candidate keys in turn.
+_KEY_SLOTS: dict[str, tuple[tuple[str, int], ...]] = {}
+for _field, _keys in _FIELD_KEYS.items():
+    for _rank, _key in enumerate(_keys):
+        _KEY_SLOTS[_key] = (*_KEY_SLOTS.get(_key, ()), (_field, _rank))
+
+
+def collect_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Field name -> value of the most preferred attribute key present (empty values skipped)."""
+    found: dict[str, Any] = {}
+    ranks: dict[str, int] = {}
+    slots_of = _KEY_SLOTS.get
+    for key, value in attrs.items():
+        slots = slots_of(key)
+        if slots is None or value is None or value == "":
+            continue
+        for field_name, rank in slots:
+            if rank < ranks.get(field_name, 99):
+                ranks[field_name] = rank
+                found[field_name] = value
+    return found
 
 # --- framework hints -----------------------------------------------------------------------------
 
@@ -155,20 +184,16 @@ def _framework_from_attributes(name: str, attrs: Mapping[str, Any]) -> str:
 
 
 def _str(value: Any) -> str | None:
-    if value is None or value == "":
+    if value.__class__ is str:
+        return value or None
+    if value is None:
         return None
     return value if isinstance(value, str) else str(value)
 
 
-def _first(attrs: Mapping[str, Any], keys: Iterable[str]) -> Any:
-    for key in keys:
-        value = attrs.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
 def _int(value: Any) -> int | None:
+    if value.__class__ is int:
+        return value if value >= 0 else None
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -265,7 +290,9 @@ def span_cost(model: str, input_tokens: int, output_tokens: int, provider: str |
 # --- the mapping ---------------------------------------------------------------------------------
 
 
-def infer_kind(name: str, attrs: Mapping[str, Any]) -> SpanKind:
+def infer_kind(name: str, attrs: Mapping[str, Any], found: Mapping[str, Any] | None = None) -> SpanKind:
+    if found is None:
+        found = collect_fields(attrs)
     value = attrs.get("openinference.span.kind")
     if value:
         return _OPENINFERENCE_KIND.get(str(value).upper(), "other")
@@ -280,19 +307,20 @@ def infer_kind(name: str, attrs: Mapping[str, Any]) -> SpanKind:
     value = attrs.get("llm.request.type")
     if value and value in _LLM_REQUEST_TYPE_KIND:
         return _LLM_REQUEST_TYPE_KIND[value]
-    if _first(attrs, _TOOL_NAME_KEYS) is not None:
+    if "tool_name" in found:
         return "tool"
-    if _first(attrs, _MODEL_KEYS) is not None or _first(attrs, _INPUT_TOKEN_KEYS) is not None:
+    if "model" in found or "input_tokens" in found:
         return "llm"
-    if _first(attrs, _AGENT_NAME_KEYS) is not None or _first(attrs, _AGENT_ID_KEYS) is not None:
+    if "agent_name" in found or "agent_id" in found:
         return "agent"
     return "other"
 
 
-def _own_agent(kind: SpanKind, name: str, attrs: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def _own_agent(kind: SpanKind, name: str, attrs: Mapping[str, Any],
+               found: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """(agent_id, agent_name) from the span's own attributes."""
-    agent_name = _str(_first(attrs, _AGENT_NAME_KEYS))
-    agent_id = _str(_first(attrs, _AGENT_ID_KEYS))
+    agent_name = _str(found.get("agent_name"))
+    agent_id = _str(found.get("agent_id"))
     if kind == "agent":
         if agent_name is None:
             traceloop_agent = attrs.get("traceloop.span.kind") == "agent"
@@ -351,25 +379,27 @@ def build_span(
 ) -> Span:
     """One normalised span from decoded OTLP fields (attributes already converted to Python values)."""
     attrs = attributes
-    kind = infer_kind(name, attrs)
-    agent_id, agent_name = _own_agent(kind, name, attrs)
+    found = collect_fields(attrs)
+    get = found.get
+    kind = infer_kind(name, attrs, found)
+    agent_id, agent_name = _own_agent(kind, name, attrs, found)
     status, status_text = status_from(status_code, status_message, events)
 
-    model = _str(_first(attrs, _MODEL_KEYS))
-    provider = _str(_first(attrs, _PROVIDER_KEYS))
-    input_tokens = _int(_first(attrs, _INPUT_TOKEN_KEYS))
-    output_tokens = _int(_first(attrs, _OUTPUT_TOKEN_KEYS))
+    model = _str(get("model"))
+    provider = _str(get("provider"))
+    input_tokens = _int(get("input_tokens"))
+    output_tokens = _int(get("output_tokens"))
     if input_tokens is None and output_tokens is not None:
-        total = _int(_first(attrs, _TOTAL_TOKEN_KEYS))
+        total = _int(get("total_tokens"))
         if total is not None and total >= output_tokens:
             input_tokens = total - output_tokens
 
-    tool_name = _str(_first(attrs, _TOOL_NAME_KEYS))
+    tool_name = _str(get("tool_name"))
     if tool_name is None and kind == "tool":
         tool_name = _str(attrs.get("traceloop.entity.name")) or name
 
-    input_text = _text(_first(attrs, _INPUT_KEYS))
-    output_text = _text(_first(attrs, _OUTPUT_KEYS))
+    input_text = _text(get("input"))
+    output_text = _text(get("output"))
     if kind == "llm":
         if input_text is None:
             input_text = _indexed_content(attrs, "gen_ai.prompt.") or _indexed_content(
@@ -379,7 +409,7 @@ def build_span(
                 attrs, "llm.output_messages.")
 
     cost: float | None = None
-    explicit_cost = _first(attrs, _COST_KEYS)
+    explicit_cost = get("cost")
     if explicit_cost is not None:
         try:
             cost = float(explicit_cost)
@@ -391,8 +421,9 @@ def build_span(
     if framework == "unknown":
         framework = _framework_from_attributes(name, attrs)
 
-    role = _str(_first(attrs, _ROLE_KEYS))
-    state_value = _first(attrs, _STATE_KEYS)
+    role = _str(get("role"))
+    state_value = get("state")
+    tool_call_id = _str(get("tool_call_id"))
 
     return Span(
         trace_id=trace_id,
@@ -413,7 +444,7 @@ def build_span(
         output_tokens=output_tokens,
         cost_usd=cost,
         tool_name=tool_name,
-        tool_call_id=_str(_first(attrs, _TOOL_CALL_ID_KEYS)),
+        tool_call_id=tool_call_id,
         input_text=input_text,
         output_text=output_text,
         state=parse_state(state_value) if state_value is not None else None,
