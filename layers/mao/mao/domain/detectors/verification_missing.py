@@ -40,7 +40,7 @@ _SKIP = re.compile(
     r"no need to (?:test|verify|check|validate|run|review|double[- ]check)|"
     r"without (?:testing|verifying|checking|validating|running (?:it|the tests?|them))|"
     r"(?:assume|assuming|assumed) (?:it|that|this|the \w+) (?:works|is (?:correct|right|fine|accurate))|"
-    r"(?:we|i|you) can (?:test|verify|check|validate) (?:it |this |that )?later|"
+    r"(?:we|i|you) can (?:test|verify|check|validate) (?:\w+ ){0,3}later|"
     r"no time to (?:test|verify|check|validate)|trust(?:ing)? (?:the|its|their) (?:output|result|numbers|answer)|"
     r"(?:didn'?t|did not|haven'?t|have not|won'?t) (?:run|test|verify|check|validate)\w*)\b"
 )
@@ -119,14 +119,18 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
 
 def _unchecked_acceptance(steps: list[Step]) -> Detection | None:
     artifact: Step | None = None
+    checked_before = False
     for step in steps:
         if artifact is None:
             if _speaks(step) and _artifact(step):
                 artifact = step
+                if checked_before and "```" not in step.content and not step.tool_calls:
+                    return None  # an answer stated after a check of what it rests on
                 # The message that produces a final answer may also accept it; look at it on its own.
                 if not _ACCEPT.search(tx.lower(step.content)) or _is_check(step):
                     continue
             else:
+                checked_before = checked_before or _is_check(step)
                 continue
         if step is not artifact and _is_check(step):
             return None
