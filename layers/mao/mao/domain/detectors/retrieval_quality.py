@@ -30,7 +30,7 @@ SPEC = DetectorSpec(
     f_code="F16",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_relevance": ThresholdSpec(0.2, 0.0, 1.0, "share of query words a relevant result must contain"),
+        "min_relevance": ThresholdSpec(0.3, 0.0, 1.0, "share of query words a relevant result must contain"),
         "min_query_terms": ThresholdSpec(3, 1, 20, "query words needed before relevance is judged", integer=True),
     },
     fix_types=("grounding_check", "retry_policy", "context_trim"),
@@ -95,7 +95,7 @@ def _query_text(arguments: object) -> str:
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
-    min_rel = float(thresholds.get("min_relevance", 0.2))
+    min_rel = float(thresholds.get("min_relevance", 0.3))
     min_terms = int(thresholds.get("min_query_terms", 3))
     retrievals = _retrievals(run)
     detections: list[Detection] = []
