@@ -58,7 +58,8 @@ _INFORMAL = re.compile(r"\b(?:lol|lmao|rofl|dude|bro|gonna|wanna|gotta|yep|nah|o
 _SCOPE_DECL = re.compile(r"\b(?:only (?:discuss|answer|help with|talk about|handle|respond to|cover)|"
                          r"(?:strictly|exclusively) (?:about|on|for)|do not (?:discuss|answer|help with) "
                          r"anything (?:but|except|other than))\b(.{3,160})")
-_NAMED = re.compile(r"\byou are ([A-Z][a-z]+)\b")
+_NAMED = re.compile(r"\b[Yy]ou are ([A-Z][a-z]+)\b")
+_NOT_NAMES = frozenset({"The", "A", "An", "Now", "Not", "Here", "Going", "Only", "Always", "Never", "Our", "My"})
 _AI_BREAK = re.compile(r"\b(?:as an ai(?: language model)?|i am (?:an ai|a large language model|a language model)|"
                        r"i'm (?:just )?an ai|i am just a (?:program|language model))\b")
 
@@ -97,7 +98,7 @@ def _declare(persona: _Persona, text: str) -> None:
     if scope:
         persona.scope_terms = tx.content_terms(scope.group(1))
     named = _NAMED.search(text[: tx.MAX_CHARS])
-    if named:
+    if named and named.group(1) not in _NOT_NAMES:
         persona.named = named.group(1)
 
 
@@ -134,10 +135,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     detections: list[Detection] = []
     for agent, persona in _personas(run).items():
         msgs = persona.messages
-        if len(msgs) < base_n + need and not persona.named:
+        declared = persona.named or persona.formal or persona.language or persona.scope_terms
+        if len(msgs) < (need if declared else base_n + need):
             continue
         found = (_character_break(persona) or _language_drift(persona, base_n, need)
-                 or _register_drift(persona, base_n, need) or _scope_drift(persona, base_n, need))
+                 or _register_drift(persona, base_n, need) or _scope_drift(persona, need))
         if found is not None and found[0] >= min_conf:
             detections.append(_make(agent, *found))
     return detections
@@ -193,17 +195,14 @@ def _register_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
     return min(0.85, 0.55 + 0.1 * len(off)), f"moved from {why} to slang and emoji", off, anchor
 
 
-def _scope_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
+def _scope_drift(p: _Persona, need: int) -> _Finding | None:
     if not p.scope_terms:
         return None
-    anchor_terms = set(p.scope_terms)
-    for s in p.messages[:base_n]:
-        anchor_terms |= tx.content_terms(s.content)
     off: list[Step] = []
     streak: list[Step] = []
-    for s in p.messages[base_n:]:
+    for s in p.messages:
         terms = tx.content_terms(s.content)
-        if len(terms) >= 8 and not terms & p.scope_terms and tx.coverage(terms, frozenset(anchor_terms)) < 0.1:
+        if len(terms) >= 8 and not terms & p.scope_terms:
             streak.append(s)
             if len(streak) > len(off):
                 off = list(streak)
