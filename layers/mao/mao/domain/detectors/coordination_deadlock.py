@@ -35,7 +35,7 @@ SPEC = DetectorSpec(
 
 _WAIT = re.compile(
     r"\b(?:(?:still )?waiting (?:for|on)|(?:i'll|i will|let's|we'll|we will) wait (?:for|on|until)|"
-    r"wait(?:ing)? until|blocked (?:on|by)|can(?:not|'t|not yet) (?:proceed|continue|start|begin|move on|"
+    r"wait(?:ing)? until|blocked (?:on|by|until)|can(?:not|'t|not yet) (?:proceed|continue|start|begin|move on|"
     r"finish)(?: \w+){0,4} (?:until|without|before)|need(?:s)? (?:\w+(?:'s)? ){1,3}(?:input|answer|response|"
     r"approval|result|results|output|reply|confirmation|schema|spec|data|sign-?off) (?:before|first|to proceed)|"
     r"once (?:\w+ ){1,2}(?:sends|provides|replies|responds|finishes|confirms|approves|delivers|shares)|"
@@ -102,7 +102,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                     ev = [tx.evidence(waits[a][b][0], waits[a][b][1], f"{a} waits on {b}")
                           for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)]
                     detections.append(_make(0.85, "circular wait: " + " -> ".join([*cycle, cycle[0]]), ev))
-            if not stall_reported and len(stall) >= stall_n and len({s.agent for s, _ in stall}) >= 2:
+            if not stall_reported and not cycle_reported and len(stall) >= stall_n and len({s.agent for s, _ in stall}) >= 2:
                 stall_reported = True
                 ev = [tx.evidence(s, q, "waiting message") for s, q in stall[:4]]
                 detections.append(_make(0.7, f"{len(stall)} consecutive messages only wait on each other "

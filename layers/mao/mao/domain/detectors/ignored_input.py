@@ -162,6 +162,9 @@ def _judge(corr: _Correction, prev: Step | None, reply: Step, resubmit: float,
     prev_terms = tx.content_terms(_output_text(prev)) if prev is not None else frozenset()
     if prev is not None:
         sim = tx.jaccard(prev_terms, reply_terms)
+        prev_code, reply_code = _code(prev.content), _code(reply.content)
+        if prev_code and prev_code == reply_code:
+            return 0.8, "resubmitted the same code unchanged"
         if sim >= resubmit and len(reply_terms) >= 5:
             return 0.8 if new_details else 0.7, f"resubmitted its previous output ({sim:.0%} the same)"
     # Words of the correction the replier had not used before: echoing the topic is not acting on it.
@@ -171,6 +174,14 @@ def _judge(corr: _Correction, prev: Step | None, reply: Step, resubmit: float,
         shown = ", ".join(new_details[:3])
         return 0.6, f"its reply contains none of the requested details ({shown})"
     return None
+
+
+_CODE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
+
+
+def _code(text: str) -> str:
+    """The message's code blocks with whitespace normalised ('' when it has none)."""
+    return "\n".join(" ".join(block.split()) for block in _CODE.findall(text[: tx.MAX_CHARS]))
 
 
 def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:

@@ -77,8 +77,10 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     found: list[Detection] = []
     final_step = run.steps[-1]
     if final_step.status == "error" or final_step.error:
+        failure = final_step.error or next((str(c.error) for c in final_step.tool_calls if c.error), None)
         found.append(_make(final_step, 0.65, "the run ends on a failed step with nothing after it",
-                           [tx.evidence(final_step, final_step.error or final_step.content, "failed last step")]))
+                           [tx.evidence(final_step, failure or final_step.content or "error status",
+                                        "failed last step")]))
     elif last is not None:
         low = tx.lower(last.content)
         m = _UNFINISHED.search(low) or _FUTURE.search(low[-600:])

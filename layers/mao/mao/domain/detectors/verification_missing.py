@@ -51,7 +51,9 @@ _CHECK_WORDS = re.compile(
     r"checks?|linter|build)|verif(?:y|ied|ying|ication)|validat\w+|double[- ]check\w*|cross[- ]check\w*|"
     r"checked|checking|confirm(?:ed|s|ing)?|reproduc\w+|assert\w*|test cases?|unit tests?|edge cases?|"
     r"output:|exit code|re-?ran|inspected|reviewed|sanity[- ]check\w*|compared (?:against|with|to)|"
-    r"matches the expected|spot[- ]check\w*|recomputed|recalculated)"
+    r"matches the expected|spot[- ]check\w*|recomputed|recalculated|works (?:for|with|on) |tried (?:it|with|on)|"
+    r"tested|(?:two|three|\d+|one|an|a few|some) (?:issues?|bugs?|problems?)\b|found (?:a|an|one|\d+) "
+    r"(?:issue|bug|problem)|edge[- ]case)"
 )
 _CHECK_TOOL = re.compile(r"test|pytest|lint|check|verif|valid|run|exec|eval|compile|assert|diff|compare|query|"
                          r"python|shell|bash|terminal|sandbox")
