@@ -22,6 +22,11 @@ from typing import Any
 from mao.domain.formats.semconv import assign_agents, build_span, framework_from_resource
 from mao.domain.models import Span
 
+try:  # orjson parses OTLP/JSON several times faster than the standard library; optional
+    from orjson import loads as _json_loads
+except ImportError:  # pragma: no cover - exercised where orjson is not installed
+    _json_loads = json.loads
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 MAX_ERRORS_KEPT = 20
@@ -287,8 +292,8 @@ def _id(value: Any, size: int) -> str | None:
 
 def _decode_json(body: bytes) -> OtlpDecodeResult:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = _json_loads(body)
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise OtlpFormatError(f"body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise OtlpFormatError("OTLP/JSON body must be an object with resourceSpans")

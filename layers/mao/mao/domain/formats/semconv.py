@@ -272,7 +272,7 @@ def use_pricer(pricer: Callable[..., Any] | None) -> None:
     span_cost.cache_clear()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def span_cost(model: str, input_tokens: int, output_tokens: int, provider: str | None) -> float | None:
     """Cost of one model call from the maintained price table; ``None`` when the model is unknown."""
     if not _PRICER:
