@@ -48,17 +48,29 @@ def test_you_your_waits_resolve_to_the_agent_being_answered() -> None:
 
 
 def test_single_agent_runs_cannot_deadlock() -> None:
-    run = _run([{"agent": "solo", "content": "Waiting for the build to finish."},
-                {"agent": "solo", "content": "Still waiting for the build."}])
+    run = _run(
+        [
+            {"agent": "solo", "content": "Waiting for the build to finish."},
+            {"agent": "solo", "content": "Still waiting for the build."},
+        ]
+    )
     assert run_detector(coordination_deadlock, run) == []
 
 
 def test_stall_length_threshold() -> None:
-    run = _run([
-        {"agent": "integrator", "content": "Waiting for the vendor's API keys before I can continue."},
-        {"agent": "deployer", "content": "Blocked on the security review; cannot deploy until it is signed."},
-        {"agent": "writer", "content": "Waiting for the legal sign-off from the client before publishing."},
-    ])
+    run = _run(
+        [
+            {"agent": "integrator", "content": "Waiting for the vendor's API keys before I can continue."},
+            {
+                "agent": "deployer",
+                "content": "Blocked on the security review; cannot deploy until it is signed.",
+            },
+            {
+                "agent": "writer",
+                "content": "Waiting for the legal sign-off from the client before publishing.",
+            },
+        ]
+    )
     [stall] = run_detector(coordination_deadlock, run)
     assert "3 consecutive messages" in stall.explanation
     assert run_detector(coordination_deadlock, run, min_stall_messages=4) == []

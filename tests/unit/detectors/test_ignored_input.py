@@ -46,8 +46,14 @@ def test_resubmission_is_explained_with_the_repeat() -> None:
 def test_reply_that_applies_the_new_detail_is_quiet() -> None:
     steps = [
         {"agent": "analyst", "content": "Revenue grew 12% in Q2, driven by the enterprise tier."},
-        {"agent": "editor", "content": "The figure is wrong: finance restated Q2 growth to \"9.5%\". Please fix it."},
-        {"agent": "analyst", "content": "Revenue grew 9.5% in Q2 after the restatement, driven by enterprise."},
+        {
+            "agent": "editor",
+            "content": 'The figure is wrong: finance restated Q2 growth to "9.5%". Please fix it.',
+        },
+        {
+            "agent": "analyst",
+            "content": "Revenue grew 9.5% in Q2 after the restatement, driven by enterprise.",
+        },
     ]
     assert run_detector(ignored_input, _run(steps)) == []
     steps[2]["content"] = "Revenue grew 12% in Q2, driven by the enterprise tier, as before."

@@ -50,12 +50,20 @@ def test_success_claim_over_a_failure_is_high_severity() -> None:
 
 
 def test_zero_failure_counts_are_not_findings() -> None:
-    run = _run([
-        {"agent": "coder", "content": "", "kind": "tool",
-         "tool_calls": [{"name": "pytest", "arguments": {}, "result": "0 failed, 31 passed, no errors"}]},
-        {"agent": "coder", "content": "Everything is green, handing to the reviewer.", "kind": "llm"},
-        {"agent": "reviewer", "content": "Approved.", "kind": "llm"},
-    ])
+    run = _run(
+        [
+            {
+                "agent": "coder",
+                "content": "",
+                "kind": "tool",
+                "tool_calls": [
+                    {"name": "pytest", "arguments": {}, "result": "0 failed, 31 passed, no errors"}
+                ],
+            },
+            {"agent": "coder", "content": "Everything is green, handing to the reviewer.", "kind": "llm"},
+            {"agent": "reviewer", "content": "Approved.", "kind": "llm"},
+        ]
+    )
     assert run_detector(information_withholding, run) == []
 
 

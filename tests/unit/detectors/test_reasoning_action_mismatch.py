@@ -48,10 +48,20 @@ def test_conclusion_and_final_answer_disagree() -> None:
 
 
 def test_tools_are_learned_from_the_run_not_a_fixed_list() -> None:
-    steps = [{"agent": "bot", "kind": "llm", "content": "I'll call frobnicate_v2 on the batch.",
-              "tool_calls": [{"name": "defrobnicate", "arguments": {"batch": 7}, "result": "ok"}]},
-             {"agent": "bot", "kind": "llm", "content": "Done.",
-              "tool_calls": [{"name": "frobnicate_v2", "arguments": {"batch": 8}, "result": "ok"}]}]
+    steps = [
+        {
+            "agent": "bot",
+            "kind": "llm",
+            "content": "I'll call frobnicate_v2 on the batch.",
+            "tool_calls": [{"name": "defrobnicate", "arguments": {"batch": 7}, "result": "ok"}],
+        },
+        {
+            "agent": "bot",
+            "kind": "llm",
+            "content": "Done.",
+            "tool_calls": [{"name": "frobnicate_v2", "arguments": {"batch": 8}, "result": "ok"}],
+        },
+    ]
     [det] = run_detector(reasoning_action_mismatch, _run(steps))
     assert "frobnicate_v2" in det.explanation and "defrobnicate" in det.explanation
 

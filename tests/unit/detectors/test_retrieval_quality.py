@@ -37,10 +37,15 @@ def _run(steps: list[dict], **extra) -> object:
 
 
 def test_problem_kinds_are_reported() -> None:
-    kinds = {fid: run_detector(retrieval_quality, _case(fid).run)[0].details["problem"]
-             for fid in ("rq-pos-empty-vector-search", "rq-pos-irrelevant-policy", "rq-pos-stale-tax-brackets")}
-    assert kinds == {"rq-pos-empty-vector-search": "missing", "rq-pos-irrelevant-policy": "irrelevant",
-                     "rq-pos-stale-tax-brackets": "stale"}
+    kinds = {
+        fid: run_detector(retrieval_quality, _case(fid).run)[0].details["problem"]
+        for fid in ("rq-pos-empty-vector-search", "rq-pos-irrelevant-policy", "rq-pos-stale-tax-brackets")
+    }
+    assert kinds == {
+        "rq-pos-empty-vector-search": "missing",
+        "rq-pos-irrelevant-policy": "irrelevant",
+        "rq-pos-stale-tax-brackets": "stale",
+    }
 
 
 def test_relevance_threshold_comes_from_the_mapping() -> None:

@@ -44,14 +44,19 @@ def test_type_change_quotes_before_and_after() -> None:
 
 
 def test_runs_without_states_are_never_flagged() -> None:
-    steps = [{"agent": "planner", "content": "Plan the change."}, {"agent": "coder", "content": "Done."},
-             {"agent": "reviewer", "content": "Approved."}]
+    steps = [
+        {"agent": "planner", "content": "Plan the change."},
+        {"agent": "coder", "content": "Done."},
+        {"agent": "reviewer", "content": "Approved."},
+    ]
     assert run_detector(state_corruption, _run(steps)) == []
 
 
 def test_partial_updates_do_not_count_as_vanished_keys() -> None:
-    steps = [{"agent": "a", "content": "x", "state": {"alpha": 1, "beta": "b", "gamma": [1]}},
-             {"agent": "b", "content": "y", "state": {"delta": 2}}]
+    steps = [
+        {"agent": "a", "content": "x", "state": {"alpha": 1, "beta": "b", "gamma": [1]}},
+        {"agent": "b", "content": "y", "state": {"delta": 2}},
+    ]
     assert run_detector(state_corruption, _run(steps)) == []
     assert run_detector(state_corruption, _run(steps), snapshot_overlap=0.1) == []
 

@@ -54,7 +54,13 @@ def test_ground_truth_is_used_only_when_known() -> None:
 
 
 def test_negated_pass_is_not_a_claim() -> None:
-    steps = [{"agent": "qa", "content": "", "kind": "tool",
-              "tool_calls": [{"name": "run_tests", "arguments": {}, "result": "2 failed, 9 passed"}]},
-             {"agent": "qa", "content": "Not approved: two failures in the export suite.", "kind": "llm"}]
+    steps = [
+        {
+            "agent": "qa",
+            "content": "",
+            "kind": "tool",
+            "tool_calls": [{"name": "run_tests", "arguments": {}, "result": "2 failed, 9 passed"}],
+        },
+        {"agent": "qa", "content": "Not approved: two failures in the export suite.", "kind": "llm"},
+    ]
     assert run_detector(verification_incorrect, _run(steps)) == []

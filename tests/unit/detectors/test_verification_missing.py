@@ -42,10 +42,16 @@ def test_explicit_skip_is_quoted() -> None:
 
 
 def test_a_later_check_clears_the_skip() -> None:
-    steps = [{"agent": "coder", "content": "Skipping the tests for now, it is a one-liner.", "kind": "llm"},
-             {"agent": "ci", "content": "", "kind": "tool",
-              "tool_calls": [{"name": "run_tests", "arguments": {}, "result": "88 passed"}]},
-             {"agent": "coder", "content": "CI is green; merged.", "kind": "llm"}]
+    steps = [
+        {"agent": "coder", "content": "Skipping the tests for now, it is a one-liner.", "kind": "llm"},
+        {
+            "agent": "ci",
+            "content": "",
+            "kind": "tool",
+            "tool_calls": [{"name": "run_tests", "arguments": {}, "result": "88 passed"}],
+        },
+        {"agent": "coder", "content": "CI is green; merged.", "kind": "llm"},
+    ]
     assert run_detector(verification_missing, _run(steps)) == []
 
 

@@ -78,12 +78,19 @@ def sentences(text: str) -> list[str]:
 
 def sentence_around(text: str, start: int, end: int) -> str:
     """The sentence (or line) of ``text`` that contains the span ``start:end``."""
-    left = max(text.rfind(". ", 0, start), text.rfind("\n", 0, start), text.rfind("! ", 0, start),
-               text.rfind("? ", 0, start))
-    right_candidates = [i for i in (text.find(". ", end), text.find("\n", end), text.find("! ", end),
-                                    text.find("? ", end)) if i != -1]
+    left = max(
+        text.rfind(". ", 0, start),
+        text.rfind("\n", 0, start),
+        text.rfind("! ", 0, start),
+        text.rfind("? ", 0, start),
+    )
+    right_candidates = [
+        i
+        for i in (text.find(". ", end), text.find("\n", end), text.find("! ", end), text.find("? ", end))
+        if i != -1
+    ]
     right = min(right_candidates) + 1 if right_candidates else len(text)
-    return text[left + 1 if left >= 0 else 0:right].strip()
+    return text[left + 1 if left >= 0 else 0 : right].strip()
 
 
 def quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -98,7 +105,7 @@ def quote_match(text: str, start: int, end: int, limit: int = QUOTE_CHARS) -> st
     if len(sentence) <= limit:
         return quote(sentence, limit)
     left = max(0, start - limit // 3)
-    return quote(("..." if left else "") + text[left:left + limit], limit)
+    return quote(("..." if left else "") + text[left : left + limit], limit)
 
 
 def evidence(step: Step, text: str, note: str | None = None) -> Evidence:
@@ -178,10 +185,36 @@ _FAILURE = re.compile(
     r"doesn't match|incorrect|exit code [1-9]\d*|status(?: code)? [45]\d\d|http [45]\d\d|"
     r"[45]\d\d (?:not found|internal server error|bad request|forbidden|unauthorized))\b"
 )
-_FAILURE_GATE = ("error", "exception", "traceback", "fail", "denied", "refused", "timed out", "timeout",
-                 "not found", "unauthori", "forbidden", "invalid", "crash", "panic", "fatal", "segfault",
-                 "mismatch", "rejected", "broken", "vulnerab", "regression", "match", "incorrect",
-                 "exit code", "status", "http", " 40", " 50")
+_FAILURE_GATE = (
+    "error",
+    "exception",
+    "traceback",
+    "fail",
+    "denied",
+    "refused",
+    "timed out",
+    "timeout",
+    "not found",
+    "unauthori",
+    "forbidden",
+    "invalid",
+    "crash",
+    "panic",
+    "fatal",
+    "segfault",
+    "mismatch",
+    "rejected",
+    "broken",
+    "vulnerab",
+    "regression",
+    "match",
+    "incorrect",
+    "exit code",
+    "status",
+    "http",
+    " 40",
+    " 50",
+)
 
 
 def failure_match(text: str) -> re.Match[str] | None:
@@ -228,7 +261,7 @@ def severity_for(confidence: float) -> str:
 
 def negated_before(low_text: str, start: int, window: int = 24) -> bool:
     """Whether a negation ('not', "n't", 'without', 'skip', 'no need to') precedes position ``start``."""
-    before = low_text[max(0, start - window):start]
+    before = low_text[max(0, start - window) : start]
     return any(n in before for n in _NEGATIONS)
 
 

@@ -27,17 +27,20 @@ SPEC = DetectorSpec(
     version="1.0.0",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_stall_messages": ThresholdSpec(3, 2, 20, "consecutive waiting messages that make a stall",
-                                            integer=True),
+        "min_stall_messages": ThresholdSpec(
+            3, 2, 20, "consecutive waiting messages that make a stall", integer=True
+        ),
     },
     fix_types=("termination_condition", "role_instruction", "loop_guard"),
 )
 
 _WAIT = re.compile(
     r"\b(?:(?:still )?waiting (?:for|on)|(?:i'll|i will|let's|we'll|we will) wait (?:for|on|until)|"
-    r"wait(?:ing)? until|blocked (?:on|by|until)|can(?:not|'t|not yet) (?:proceed|continue|start|begin|move on|"
+    r"wait(?:ing)? until|blocked (?:on|by|until)|can(?:not|'t|not yet) (?:proceed|continue|start|begin|"
+    r"move on|"
     r"finish)(?: \w+){0,4} (?:until|without|before)|need(?:s)? (?:\w+(?:'s)? ){1,3}(?:input|answer|response|"
-    r"approval|result|results|output|reply|confirmation|schema|spec|data|sign-?off) (?:before|first|to proceed)|"
+    r"approval|result|results|output|reply|confirmation|schema|spec|data|sign-?off) (?:before|first|"
+    r"to proceed)|"
     r"once (?:\w+ ){1,2}(?:sends|provides|replies|responds|finishes|confirms|approves|delivers|shares)|"
     r"depend(?:s|ing)? on (?:\w+(?:'s)? ){1,3}(?:input|answer|response|approval|result|output|reply)|"
     r"pending (?:approval|response|input|reply|confirmation) from)"
@@ -99,14 +102,27 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                 cycle = _cycle(waits, step.agent)
                 if cycle:
                     cycle_reported = True
-                    ev = [tx.evidence(waits[a][b][0], waits[a][b][1], f"{a} waits on {b}")
-                          for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)]
+                    ev = [
+                        tx.evidence(waits[a][b][0], waits[a][b][1], f"{a} waits on {b}")
+                        for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)
+                    ]
                     detections.append(_make(0.85, "circular wait: " + " -> ".join([*cycle, cycle[0]]), ev))
-            if not stall_reported and not cycle_reported and len(stall) >= stall_n and len({s.agent for s, _ in stall}) >= 2:
+            if (
+                not stall_reported
+                and not cycle_reported
+                and len(stall) >= stall_n
+                and len({s.agent for s, _ in stall}) >= 2
+            ):
                 stall_reported = True
                 ev = [tx.evidence(s, q, "waiting message") for s, q in stall[:4]]
-                detections.append(_make(0.7, f"{len(stall)} consecutive messages only wait on each other "
-                                        f"({', '.join(sorted({s.agent for s, _ in stall}))})", ev))
+                detections.append(
+                    _make(
+                        0.7,
+                        f"{len(stall)} consecutive messages only wait on each other "
+                        f"({', '.join(sorted({s.agent for s, _ in stall}))})",
+                        ev,
+                    )
+                )
         last_speaker = step.agent
     if not detections:
         end = _open_at_end(run, waits, agents)
@@ -135,11 +151,16 @@ def _cycle(waits: dict[str, dict[str, tuple[Step, str]]], start: str) -> list[st
     return walk(start)
 
 
-def _open_at_end(run: Run, waits: dict[str, dict[str, tuple[Step, str]]], agents: list[str]) -> Detection | None:
+def _open_at_end(
+    run: Run, waits: dict[str, dict[str, tuple[Step, str]]], agents: list[str]
+) -> Detection | None:
     for waiter, targets in waits.items():
         for awaited, (step, sentence) in targets.items():
-            return _make(0.65, f"the run ended while {waiter} was still waiting on {awaited}",
-                         [tx.evidence(step, sentence, "unanswered wait")])
+            return _make(
+                0.65,
+                f"the run ended while {waiter} was still waiting on {awaited}",
+                [tx.evidence(step, sentence, "unanswered wait")],
+            )
     speaking = [s for s in run.steps if _speaks(s)]
     if not speaking:
         return None
@@ -155,18 +176,31 @@ def _open_at_end(run: Run, waits: dict[str, dict[str, tuple[Step, str]]], agents
             break
     if target is None:
         return None
-    handoff = any("transfer" in c.name.lower() or "handoff" in c.name.lower() or "delegate" in c.name.lower()
-                  for c in last.tool_calls)
+    handoff = any(
+        "transfer" in c.name.lower() or "handoff" in c.name.lower() or "delegate" in c.name.lower()
+        for c in last.tool_calls
+    )
     if not handoff and "?" not in last.content[-300:] and not _REQUEST.search(low[-300:]):
         return None
-    return _make(0.6, f"the run ended right after {last.agent} handed work to {target}, who never answered",
-                 [tx.evidence(last, last.content, "request never answered")])
+    return _make(
+        0.6,
+        f"the run ended right after {last.agent} handed work to {target}, who never answered",
+        [tx.evidence(last, last.content, "request never answered")],
+    )
 
 
 def _make(confidence: float, reason: str, evidence: list[Evidence]) -> Detection:
-    explanation = (f"Coordination deadlock: {reason}. Give waits a timeout and an owner who decides, and make "
-                   f"the orchestrator detect agents that wait on each other.")
-    return Detection(type=SPEC.key, f_code=None, confidence=round(confidence, 4),
-                     severity="high" if confidence >= 0.8 else tx.severity_for(confidence),
-                     explanation=explanation, evidence=evidence, detector_version=SPEC.version,
-                     details={"reason": reason})
+    explanation = (
+        f"Coordination deadlock: {reason}. Give waits a timeout and an owner who decides, and make "
+        f"the orchestrator detect agents that wait on each other."
+    )
+    return Detection(
+        type=SPEC.key,
+        f_code=None,
+        confidence=round(confidence, 4),
+        severity="high" if confidence >= 0.8 else tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"reason": reason},
+    )

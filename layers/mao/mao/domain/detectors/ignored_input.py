@@ -31,23 +31,52 @@ SPEC = DetectorSpec(
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
         "resubmit_similarity": ThresholdSpec(0.85, 0.5, 1.0, "word overlap making a reply a resubmission"),
-        "acted_coverage": ThresholdSpec(0.35, 0.05, 1.0, "share of the correction's words showing it was acted on"),
+        "acted_coverage": ThresholdSpec(
+            0.35, 0.05, 1.0, "share of the correction's words showing it was acted on"
+        ),
     },
     fix_types=("prompt_patch", "role_instruction"),
 )
 
-_GATE = ("please", "should", "must", "need", "instead", "don't", "do not", "make sure", "change", "rename",
-         "replace", "switch", "wrong", "incorrect", "missing", "forgot", "remove", "add ", "use ", "avoid",
-         "fix", "again", "still", "as i said", "already")
+_GATE = (
+    "please",
+    "should",
+    "must",
+    "need",
+    "instead",
+    "don't",
+    "do not",
+    "make sure",
+    "change",
+    "rename",
+    "replace",
+    "switch",
+    "wrong",
+    "incorrect",
+    "missing",
+    "forgot",
+    "remove",
+    "add ",
+    "use ",
+    "avoid",
+    "fix",
+    "again",
+    "still",
+    "as i said",
+    "already",
+)
 _CORRECTION = re.compile(
     r"\b(?:you (?:should|must|need to|have to|forgot)|(?:should|must|needs? to) (?:be |not |also )?"
     r"(?:use|add|remove|change|handle|include|return|validate|check|switch|rename|replace|cite|convert|sort|"
     r"filter|exclude|avoid|mention|state|use)\w*|instead of|don'?t|do not|make sure|be sure to|"
-    r"change\b.{1,50}?\bto\b|rename|replace|switch to|(?:is|are|was|were) (?:wrong|incorrect|missing|outdated)|"
+    r"change\b.{1,50}?\bto\b|rename|replace|switch to|(?:is|are|was|were) (?:wrong|incorrect|missing|"
+    r"outdated)|"
     r"please (?:fix|change|update|use|add|remove|rename|replace|switch|correct|handle|include|cite|drop))"
 )
-_IMPERATIVE = re.compile(r"(?:use|set|change|switch|add|remove|rename|replace|fix|handle|return|"
-                         r"move|drop|include|cite|convert|bill|charge)\b")
+_IMPERATIVE = re.compile(
+    r"(?:use|set|change|switch|add|remove|rename|replace|fix|handle|return|"
+    r"move|drop|include|cite|convert|bill|charge)\b"
+)
 _PUSHBACK = re.compile(
     r"\b(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|not necessary|unnecessary|"
     r"won'?t change|can'?t (?:use|change)|because|however|good (?:catch|point)|as you suggested|as requested|"
@@ -95,7 +124,9 @@ def _imperative(sentence: str) -> bool:
 
 def _addressee(run: Run, corr: _Correction, agents: list[str]) -> str | None:
     low = tx.lower(corr.step.content)
-    named = sorted((pos, a) for a in agents if a != corr.step.agent and (pos := tx.mentions_agent(low, a)) != -1)
+    named = sorted(
+        (pos, a) for a in agents if a != corr.step.agent and (pos := tx.mentions_agent(low, a)) != -1
+    )
     if named:
         return named[0][1]
     for earlier in reversed(run.steps[: corr.step.index]):
@@ -147,8 +178,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     return detections
 
 
-def _judge(corr: _Correction, prev: Step | None, reply: Step, resubmit: float,
-           acted_cov: float) -> tuple[float, str] | None:
+def _judge(
+    corr: _Correction, prev: Step | None, reply: Step, resubmit: float, acted_cov: float
+) -> tuple[float, str] | None:
     reply_text = _output_text(reply)
     reply_low = tx.lower(reply_text)
     prev_low = tx.lower(_output_text(prev)) if prev is not None else ""
@@ -186,7 +218,7 @@ def _code(text: str) -> str:
 
 def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:
     """A later message by the same author that repeats the correction."""
-    for later in run.steps[reply.index + 1: reply.index + 12]:
+    for later in run.steps[reply.index + 1 : reply.index + 12]:
         if later.agent != corr.step.agent or not _speaks(later):
             continue
         low = tx.lower(later.content)
@@ -195,22 +227,31 @@ def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:
     return None
 
 
-def _detection(corr: _Correction, reply: Step, reason: str, confidence: float,
-               repeated: Step | None) -> Detection:
+def _detection(
+    corr: _Correction, reply: Step, reason: str, confidence: float, repeated: Step | None
+) -> Detection:
     explanation = (
         f"{corr.step.agent} asked {reply.agent} for a change at step {corr.step.index} "
-        f"(\"{tx.quote(corr.text, 140)}\"), but {reply.agent}'s next message at step {reply.index} {reason}."
+        f'("{tx.quote(corr.text, 140)}"), but {reply.agent}\'s next message at step {reply.index} {reason}.'
     )
     if repeated is not None:
         explanation += f" {corr.step.agent} had to repeat the request at step {repeated.index}."
-    explanation += " Make the agent acknowledge and apply (or explicitly decline) feedback before resubmitting."
-    evidence = [tx.evidence(corr.step, corr.text, note="correction"),
-                tx.evidence(reply, reply.content, note="reply that does not act on it")]
+    explanation += (
+        " Make the agent acknowledge and apply (or explicitly decline) feedback before resubmitting."
+    )
+    evidence = [
+        tx.evidence(corr.step, corr.text, note="correction"),
+        tx.evidence(reply, reply.content, note="reply that does not act on it"),
+    ]
     if repeated is not None:
         evidence.append(tx.evidence(repeated, repeated.content, note="correction repeated"))
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
         detector_version=SPEC.version,
         details={"author": corr.step.agent, "addressee": reply.agent, "repeated": repeated is not None},
     )

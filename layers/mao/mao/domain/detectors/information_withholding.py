@@ -27,8 +27,9 @@ SPEC = DetectorSpec(
     f_code="F9",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_report_words": ThresholdSpec(4, 1, 50, "shortest message that counts as a hand-off report",
-                                          integer=True),
+        "min_report_words": ThresholdSpec(
+            4, 1, 50, "shortest message that counts as a hand-off report", integer=True
+        ),
     },
     fix_types=("prompt_patch", "verification_step"),
 )
@@ -83,7 +84,7 @@ def _mentions(report_low: str, findings: list[_Finding]) -> bool:
 
 
 def _next_speaker(run: Run, index: int) -> str | None:
-    for later in run.steps[index + 1:]:
+    for later in run.steps[index + 1 :]:
         if not tx.is_tool_step(later) and not tx.is_user_step(later) and later.role != "system":
             return later.agent
     return None
@@ -122,8 +123,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         if pending:
             if _mentions(low, pending):
                 open_findings[agent] = []
-            elif (not step.tool_calls and not _RETRY.search(low)
-                  and len(tx.words(step.content)) >= min_words):
+            elif not step.tool_calls and not _RETRY.search(low) and len(tx.words(step.content)) >= min_words:
                 nxt = _next_speaker(run, step.index)
                 handoff = nxt is None or nxt != agent
                 claims_success = bool(_SUCCESS.search(low))
@@ -143,8 +143,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     return detections
 
 
-def _detection(report: Step, findings: list[_Finding], receiver: str | None,
-               claims_success: bool) -> Detection:
+def _detection(
+    report: Step, findings: list[_Finding], receiver: str | None, claims_success: bool
+) -> Detection:
     confidence = 0.6 + (0.2 if claims_success else 0.0) + (0.1 if receiver is None else 0.0)
     confidence = min(0.95, confidence + 0.05 * (len(findings) - 1))
     first = findings[0]
@@ -152,15 +153,21 @@ def _detection(report: Step, findings: list[_Finding], receiver: str | None,
     claim = " and reports success" if claims_success else ""
     explanation = (
         f"{report.agent} received a failure from {first.tool} at step {first.step.index} "
-        f"(\"{tx.quote(first.quote, 120)}\") but at step {report.index} {to}{claim} without mentioning it. "
+        f'("{tx.quote(first.quote, 120)}") but at step {report.index} {to}{claim} without mentioning it. '
         f"Pass tool errors and failed checks on to the next agent, or fix them before handing off."
     )
-    evidence = [Evidence(ref=f.step.ref, step_index=f.step.index, quote=f.quote,
-                         note=f"finding from {f.tool}") for f in findings[:3]]
+    evidence = [
+        Evidence(ref=f.step.ref, step_index=f.step.index, quote=f.quote, note=f"finding from {f.tool}")
+        for f in findings[:3]
+    ]
     evidence.append(tx.evidence(report, report.content, note="message that omits the finding"))
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
         severity="high" if claims_success else tx.severity_for(confidence),
-        explanation=explanation, evidence=evidence, detector_version=SPEC.version,
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
         details={"findings": len(findings), "claims_success": claims_success, "receiver": receiver},
     )

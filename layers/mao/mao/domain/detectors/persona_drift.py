@@ -31,37 +31,173 @@ SPEC = DetectorSpec(
     version="1.0.0",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_drift_messages": ThresholdSpec(2, 1, 20, "off-persona messages needed to report drift", integer=True),
-        "baseline_messages": ThresholdSpec(2, 1, 10, "first messages of an agent that set its baseline",
-                                           integer=True),
+        "min_drift_messages": ThresholdSpec(
+            2, 1, 20, "off-persona messages needed to report drift", integer=True
+        ),
+        "baseline_messages": ThresholdSpec(
+            2, 1, 10, "first messages of an agent that set its baseline", integer=True
+        ),
     },
     fix_types=("role_instruction", "prompt_patch"),
 )
 
-_GENERIC_ROLES = frozenset({"assistant", "user", "system", "tool", "agent", "human", "ai", "function", "model",
-                            "developer", "bot"})
+_GENERIC_ROLES = frozenset(
+    {"assistant", "user", "system", "tool", "agent", "human", "ai", "function", "model", "developer", "bot"}
+)
 _LANG_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset(["the", "and", "is", "are", "you", "your", "with", "this", "that", "for", "have", "not", "what", "will", "can"]),
-    "es": frozenset(["el", "la", "los", "las", "es", "son", "usted", "su", "con", "para", "que", "por", "una", "pero", "como", "está", "gracias"]),
-    "fr": frozenset(["le", "la", "les", "est", "sont", "vous", "votre", "avec", "pour", "que", "une", "mais", "comme", "merci", "nous", "pas"]),
-    "de": frozenset(["der", "die", "das", "ist", "sind", "sie", "ihr", "mit", "für", "und", "nicht", "eine", "aber", "wie", "danke", "wir"]),
-    "pt": frozenset(["o", "os", "as", "é", "são", "você", "seu", "com", "para", "que", "uma", "mas", "como", "obrigado", "não"]),
-    "it": frozenset(["il", "lo", "gli", "è", "sono", "lei", "suo", "con", "per", "che", "una", "ma", "come", "grazie", "non"]),
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "is",
+            "are",
+            "you",
+            "your",
+            "with",
+            "this",
+            "that",
+            "for",
+            "have",
+            "not",
+            "what",
+            "will",
+            "can",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "es",
+            "son",
+            "usted",
+            "su",
+            "con",
+            "para",
+            "que",
+            "por",
+            "una",
+            "pero",
+            "como",
+            "está",
+            "gracias",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "est",
+            "sont",
+            "vous",
+            "votre",
+            "avec",
+            "pour",
+            "que",
+            "une",
+            "mais",
+            "comme",
+            "merci",
+            "nous",
+            "pas",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "ist",
+            "sind",
+            "sie",
+            "ihr",
+            "mit",
+            "für",
+            "und",
+            "nicht",
+            "eine",
+            "aber",
+            "wie",
+            "danke",
+            "wir",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "os",
+            "as",
+            "é",
+            "são",
+            "você",
+            "seu",
+            "com",
+            "para",
+            "que",
+            "uma",
+            "mas",
+            "como",
+            "obrigado",
+            "não",
+        ]
+    ),
+    "it": frozenset(
+        [
+            "il",
+            "lo",
+            "gli",
+            "è",
+            "sono",
+            "lei",
+            "suo",
+            "con",
+            "per",
+            "che",
+            "una",
+            "ma",
+            "come",
+            "grazie",
+            "non",
+        ]
+    ),
 }
-_LANG_NAMES = {"english": "en", "spanish": "es", "espa\u00f1ol": "es", "french": "fr", "fran\u00e7ais": "fr",
-               "german": "de", "deutsch": "de", "portuguese": "pt", "italian": "it"}
-_LANG_DECL = re.compile(r"\b(?:in|only|always (?:answer|respond|reply|write) in|speak)\s+(english|spanish|"
-                        r"espa\u00f1ol|french|fran\u00e7ais|german|deutsch|portuguese|italian)\b")
+_LANG_NAMES = {
+    "english": "en",
+    "spanish": "es",
+    "espa\u00f1ol": "es",
+    "french": "fr",
+    "fran\u00e7ais": "fr",
+    "german": "de",
+    "deutsch": "de",
+    "portuguese": "pt",
+    "italian": "it",
+}
+_LANG_DECL = re.compile(
+    r"\b(?:in|only|always (?:answer|respond|reply|write) in|speak)\s+(english|spanish|"
+    r"espa\u00f1ol|french|fran\u00e7ais|german|deutsch|portuguese|italian)\b"
+)
 _FORMAL_DECL = re.compile(r"\b(?:formal|professional|polite|courteous|respectful|business tone)\b")
-_INFORMAL = re.compile(r"\b(?:lol|lmao|rofl|dude|bro|gonna|wanna|gotta|yep|nah|omg|wtf|idk|tbh|kinda|sorta|"
-                       r"whatever|meh|ugh|haha+|hehe|bruh|awesome sauce|chill)\b|!!+|[\U0001F300-\U0001FAFF]")
-_SCOPE_DECL = re.compile(r"\b(?:only (?:discuss|answer|help with|talk about|handle|respond to|cover)|"
-                         r"(?:strictly|exclusively) (?:about|on|for)|do not (?:discuss|answer|help with) "
-                         r"anything (?:but|except|other than))\b(.{3,160})")
+_INFORMAL = re.compile(
+    r"\b(?:lol|lmao|rofl|dude|bro|gonna|wanna|gotta|yep|nah|omg|wtf|idk|tbh|kinda|sorta|"
+    r"whatever|meh|ugh|haha+|hehe|bruh|awesome sauce|chill)\b|!!+|[\U0001F300-\U0001FAFF]"
+)
+_SCOPE_DECL = re.compile(
+    r"\b(?:only (?:discuss|answer|help with|talk about|handle|respond to|cover)|"
+    r"(?:strictly|exclusively) (?:about|on|for)|do not (?:discuss|answer|help with) "
+    r"anything (?:but|except|other than))\b(.{3,160})"
+)
 _NAMED = re.compile(r"\b[Yy]ou are ([A-Z][a-z]+)\b")
-_NOT_NAMES = frozenset({"The", "A", "An", "Now", "Not", "Here", "Going", "Only", "Always", "Never", "Our", "My"})
-_AI_BREAK = re.compile(r"\b(?:as an ai(?: language model)?|i am (?:an ai|a large language model|a language model)|"
-                       r"i'm (?:just )?an ai|i am just a (?:program|language model))\b")
+_NOT_NAMES = frozenset(
+    {"The", "A", "An", "Now", "Not", "Here", "Going", "Only", "Always", "Never", "Our", "My"}
+)
+_AI_BREAK = re.compile(
+    r"\b(?:as an ai(?: language model)?|i am (?:an ai|a large language model|"
+    r"a language model)|"
+    r"i'm (?:just )?an ai|i am just a (?:program|language model))\b"
+)
 
 
 @dataclass(slots=True)
@@ -138,8 +274,12 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         declared = persona.named or persona.formal or persona.language or persona.scope_terms
         if len(msgs) < (need if declared else base_n + need):
             continue
-        found = (_character_break(persona) or _language_drift(persona, base_n, need)
-                 or _register_drift(persona, base_n, need) or _scope_drift(persona, need))
+        found = (
+            _character_break(persona)
+            or _language_drift(persona, base_n, need)
+            or _register_drift(persona, base_n, need)
+            or _scope_drift(persona, need)
+        )
         if found is not None and found[0] >= min_conf:
             detections.append(_make(agent, *found))
     return detections
@@ -174,8 +314,12 @@ def _language_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
         return None
     first = p.messages[start] if start < len(p.messages) else None
     declared = "declared" if p.language else "baseline"
-    return min(0.9, 0.6 + 0.1 * len(off)), f"switched from its {declared} language ({base}) in {len(off)} " \
-        f"messages", off, first
+    return (
+        min(0.9, 0.6 + 0.1 * len(off)),
+        f"switched from its {declared} language ({base}) in {len(off)} messages",
+        off,
+        first,
+    )
 
 
 def _informal_count(text: str) -> int:
@@ -211,17 +355,30 @@ def _scope_drift(p: _Persona, need: int) -> _Finding | None:
     if len(off) < need:
         return None
     scope = ", ".join(sorted(p.scope_terms)[:5])
-    return min(0.85, 0.55 + 0.1 * len(off)), f"left its declared scope ({scope}) for {len(off)} messages", off, \
-        p.messages[0]
+    return (
+        min(0.85, 0.55 + 0.1 * len(off)),
+        f"left its declared scope ({scope}) for {len(off)} messages",
+        off,
+        p.messages[0],
+    )
 
 
 def _make(agent: str, confidence: float, reason: str, off: list[Step], anchor: Step | None) -> Detection:
-    explanation = (f"{agent} {reason} (steps {', '.join(str(s.index) for s in off[:6])}). Restate the role and "
-                   f"persona in the agent's instructions on every turn, or re-inject them when the context grows.")
+    explanation = (
+        f"{agent} {reason} (steps {', '.join(str(s.index) for s in off[:6])}). Restate the role and "
+        f"persona in the agent's instructions on every turn, or re-inject them when the context grows."
+    )
     evidence = []
     if anchor is not None and anchor not in off:
         evidence.append(tx.evidence(anchor, anchor.content, "baseline message"))
     evidence.extend(tx.evidence(s, s.content, "off-persona message") for s in off[:3])
-    return Detection(type=SPEC.key, f_code=None, confidence=round(confidence, 4),
-                     severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
-                     detector_version=SPEC.version, details={"agent": agent, "messages": len(off)})
+    return Detection(
+        type=SPEC.key,
+        f_code=None,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"agent": agent, "messages": len(off)},
+    )

@@ -29,19 +29,24 @@ SPEC = DetectorSpec(
     f_code="F12",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_uncovered_items": ThresholdSpec(2, 1, 20, "plan items left untouched that make a run unfinished",
-                                             integer=True),
+        "min_uncovered_items": ThresholdSpec(
+            2, 1, 20, "plan items left untouched that make a run unfinished", integer=True
+        ),
         "min_plan_items": ThresholdSpec(3, 2, 20, "smallest list that counts as a plan", integer=True),
     },
     fix_types=("termination_condition", "verification_step"),
 )
 
 _UNFINISHED = re.compile(
-    r"\b(?:(?:still|yet) (?:need|needs|needed|to be|to do|remain\w*|pending|missing)|remaining (?:items?|steps?|"
-    r"tasks?|work|parts?|sections?)|todo|to-do|not yet (?:done|implemented|complete\w*|finished|handled|covered)|"
-    r"will (?:continue|finish|complete|do|handle) (?:the rest|it|this|that|them)? ?(?:later|next time|tomorrow|"
+    r"\b(?:(?:still|yet) (?:need|needs|needed|to be|to do|remain\w*|pending|missing)|remaining (?:items?|"
+    r"steps?|"
+    r"tasks?|work|parts?|sections?)|todo|to-do|not yet (?:done|implemented|complete\w*|finished|handled|"
+    r"covered)|"
+    r"will (?:continue|finish|complete|do|handle) (?:the rest|it|this|that|them)? ?(?:later|next time|"
+    r"tomorrow|"
     r"in the next)|partial(?:ly)? (?:done|complete\w*|implemented)|incomplete|for now|stopping here|"
-    r"ran out of (?:time|budget|tokens|steps|turns|context)|max(?:imum)? (?:number of )?(?:turns|iterations|steps|"
+    r"ran out of (?:time|budget|tokens|steps|turns|context)|max(?:imum)? (?:number of )?(?:turns|"
+    r"iterations|steps|"
     r"rounds) (?:reached|exceeded|hit)|placeholder|not implemented|unfinished|left as an exercise|"
     r"haven'?t (?:yet )?(?:finished|completed|done|covered|handled)|skipp(?:ed|ing) the rest)"
 )
@@ -50,13 +55,58 @@ _FUTURE = re.compile(
     r"i'm going to now|i(?:'ll| will) (?:start|begin|proceed|continue|move on|go ahead) (?:by|with|to))\b"
 )
 _DONE = re.compile(
-    r"\b(?:terminate|final answer|task (?:is )?(?:complete|completed|done|finished)|all done|we(?:'re| are) done|"
-    r"that'?s (?:all|everything)|(?:is|are) (?:now )?(?:complete|completed|done|finished)|mission accomplished|"
+    r"\b(?:terminate|final answer|task (?:is )?(?:complete|completed|done|finished)|all done|we(?:'re|"
+    r" are) done|"
+    r"that'?s (?:all|everything)|(?:is|are) (?:now )?(?:complete|completed|done|finished)|"
+    r"mission accomplished|"
     r"completed (?:the|all|every)|finished (?:the|all)|here is the final|delivered)\b"
 )
 _ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022]|step \d{1,2}:?)\s+(.{6,200})$", re.MULTILINE)
 _GENERIC = frozenset(
-    tx.stem(w) for w in ["write", "create", "implement", "check", "review", "test", "research", "make", "build", "add", "update", "ensure", "final", "step", "first", "second", "third", "then", "finally", "draft", "produce", "prepare", "finish", "complete", "deliver", "summary", "summarize", "report", "result", "results", "output", "answer", "task", "plan", "code", "document", "verify", "validate", "confirm", "provide", "give"]
+    tx.stem(w)
+    for w in [
+        "write",
+        "create",
+        "implement",
+        "check",
+        "review",
+        "test",
+        "research",
+        "make",
+        "build",
+        "add",
+        "update",
+        "ensure",
+        "final",
+        "step",
+        "first",
+        "second",
+        "third",
+        "then",
+        "finally",
+        "draft",
+        "produce",
+        "prepare",
+        "finish",
+        "complete",
+        "deliver",
+        "summary",
+        "summarize",
+        "report",
+        "result",
+        "results",
+        "output",
+        "answer",
+        "task",
+        "plan",
+        "code",
+        "document",
+        "verify",
+        "validate",
+        "confirm",
+        "provide",
+        "give",
+    ]
 )
 
 
@@ -78,9 +128,18 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     final_step = run.steps[-1]
     if final_step.status == "error" or final_step.error:
         failure = final_step.error or next((str(c.error) for c in final_step.tool_calls if c.error), None)
-        found.append(_make(final_step, 0.65, "the run ends on a failed step with nothing after it",
-                           [tx.evidence(final_step, failure or final_step.content or "error status",
-                                        "failed last step")]))
+        found.append(
+            _make(
+                final_step,
+                0.65,
+                "the run ends on a failed step with nothing after it",
+                [
+                    tx.evidence(
+                        final_step, failure or final_step.content or "error status", "failed last step"
+                    )
+                ],
+            )
+        )
     elif last is not None:
         low = tx.lower(last.content)
         m = _UNFINISHED.search(low) or _FUTURE.search(low[-600:])
@@ -89,8 +148,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             q = tx.quote_match(text, m.start(), m.end())
             claims = bool(_DONE.search(low))
             conf = 0.8 if claims else 0.7
-            reason = ("its last message says work is left" + (" while claiming completion" if claims else "")
-                      + " and the run stops there")
+            reason = (
+                "its last message says work is left"
+                + (" while claiming completion" if claims else "")
+                + " and the run stops there"
+            )
             found.append(_make(last, conf, reason, [tx.evidence(last, q, "last message")]))
         elif _DONE.search(low):
             plan = _plan_gap(run, last, min_items, min_uncovered)
@@ -119,8 +181,11 @@ def _plan_gap(run: Run, last: Step, min_items: int, min_uncovered: int) -> Detec
     if not items:
         return None
     start = plan_step.index + 1 if plan_step is not None else 0
-    later = " ".join(tx.lower(s.content) + " " + " ".join(tx.lower(tx.arguments_text(c)) for c in s.tool_calls)
-                     for s in run.steps[start:] if not tx.is_user_step(s))
+    later = " ".join(
+        tx.lower(s.content) + " " + " ".join(tx.lower(tx.arguments_text(c)) for c in s.tool_calls)
+        for s in run.steps[start:]
+        if not tx.is_user_step(s)
+    )
     uncovered = []
     for item in items:
         terms = [t for t in tx.content_terms(item) if t not in _GENERIC and len(t) >= 4]
@@ -131,8 +196,10 @@ def _plan_gap(run: Run, last: Step, min_items: int, min_uncovered: int) -> Detec
     share = len(uncovered) / len(items)
     conf = min(0.9, 0.55 + 0.4 * share)
     source = f"the plan at step {plan_step.index}" if plan_step is not None else "the task"
-    reason = (f"it claims completion while {len(uncovered)} of {len(items)} items of {source} were never "
-              f"worked on ({'; '.join(tx.quote(u, 60) for u in uncovered[:3])})")
+    reason = (
+        f"it claims completion while {len(uncovered)} of {len(items)} items of {source} were never "
+        f"worked on ({'; '.join(tx.quote(u, 60) for u in uncovered[:3])})"
+    )
     ev: list[Evidence] = []
     if plan_step is not None:
         ev.append(tx.evidence(plan_step, "\n".join(uncovered), "plan items never addressed"))
@@ -146,7 +213,12 @@ def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) 
         f"checks the task's requirements are all met before the run may stop."
     )
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
-        detector_version=SPEC.version, details={"agent": step.agent},
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"agent": step.agent},
     )

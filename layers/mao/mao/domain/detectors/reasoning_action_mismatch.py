@@ -28,8 +28,9 @@ SPEC = DetectorSpec(
     f_code="F11",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "action_window": ThresholdSpec(4, 1, 20, "tool steps after a message that count as its action",
-                                       integer=True),
+        "action_window": ThresholdSpec(
+            4, 1, 20, "tool steps after a message that count as its action", integer=True
+        ),
     },
     fix_types=("prompt_patch", "verification_step"),
 )
@@ -39,17 +40,38 @@ _INTENT = re.compile(
     r"i am going to|i'm going to|let me|next,? i(?:'ll| will)?|now i(?:'ll| will)?|"
     r"i need to|my next step is to|i plan to|we will|we'll|i should|i must|the next step is to)\b"
 )
-_INTENT_GATE = ("i will", "i'll", "i won", "not going to", "i must", "i should", "going to", "let me", "next", "now i", "need to", "plan to", "we will",
-                "we'll", "i should", "i must")
+_INTENT_GATE = (
+    "i will",
+    "i'll",
+    "i won",
+    "not going to",
+    "i must",
+    "i should",
+    "going to",
+    "let me",
+    "next",
+    "now i",
+    "need to",
+    "plan to",
+    "we will",
+    "we'll",
+    "i should",
+    "i must",
+)
 _NEG = re.compile(r"\b(?:not|never|won'?t|avoid|without|no longer|refrain from)\b")
-_HANDOFF = re.compile(r"\b(?:ask|delegate|hand(?:ing)?(?: it)? (?:off|over)|pass(?:ing)?|assign|send|forward|"
-                      r"transfer|route|escalate|have)\b")
+_HANDOFF = re.compile(
+    r"\b(?:ask|delegate|hand(?:ing)?(?: it)? (?:off|over)|pass(?:ing)?|assign|send|forward|"
+    r"transfer|route|escalate|have)\b"
+)
 _CONCLUSION = re.compile(
     r"\b(?:therefore|thus|hence|so|which gives|this gives|that gives|in total|altogether)\b[^.\n]{0,60}?"
     r"\b(?:is|are|equals|=|comes to|gives)\s*\$?(-?\d[\d,]*(?:\.\d+)?)"
 )
 _FINAL = re.compile(r"\bfinal answer\b\W{0,5}(?:is\s*)?\$?(-?\d[\d,]*(?:\.\d+)?)")
-_PATHLIKE = re.compile(r"(?:[\w.-]+/)+[\w.-]+|[\w-]+\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs|cfg|ini|toml)")
+_PATHLIKE = re.compile(
+    r"(?:[\w.-]+/)+[\w.-]+|[\w-]+\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs|"
+    r"cfg|ini|toml)"
+)
 
 
 def _tool_aliases(run: Run) -> dict[str, tuple[str, ...]]:
@@ -73,7 +95,7 @@ def _actions(run: Run, step: Step, window: int) -> list[tuple[str, str, Step]]:
     acts = [(c.name, tx.arguments_text(c), step) for c in step.tool_calls if c.name]
     if acts:
         return acts
-    for later in run.steps[step.index + 1: step.index + 1 + window]:
+    for later in run.steps[step.index + 1 : step.index + 1 + window]:
         if not tx.is_tool_step(later):
             break
         if later.tool_calls:
@@ -92,7 +114,7 @@ def _mentioned_tools(text_low: str, aliases: dict[str, tuple[str, ...]]) -> tupl
             i = text_low.find(form)
             if i == -1:
                 continue
-            before = text_low[max(0, i - 30):i]
+            before = text_low[max(0, i - 30) : i]
             (ruled_out if _NEG.search(before) else announced).add(name)
             break
     return announced, ruled_out
@@ -121,12 +143,13 @@ def _intent_sentences(step: Step) -> list[str]:
     for sentence in tx.sentences(step.content):
         m = _INTENT.search(sentence.lower())
         if m:
-            out.append(sentence[m.start():])
+            out.append(sentence[m.start() :])
     return out
 
 
-def _intent_mismatch(run: Run, step: Step, low: str, aliases: dict[str, tuple[str, ...]], agents: list[str],
-                     window: int) -> tuple[float, str, list[tuple[Step, str, str]]] | None:
+def _intent_mismatch(
+    run: Run, step: Step, low: str, aliases: dict[str, tuple[str, ...]], agents: list[str], window: int
+) -> tuple[float, str, list[tuple[Step, str, str]]] | None:
     intents = _intent_sentences(step)
     if not intents:
         return None
@@ -138,13 +161,22 @@ def _intent_mismatch(run: Run, step: Step, low: str, aliases: dict[str, tuple[st
         if acts and ruled_out & called:
             name = sorted(ruled_out & called)[0]
             act_step = next(s for n, _, s in acts if n == name)
-            return 0.85, f"said it would not use {name} but then called it", [
-                (step, sentence, "stated intent"), (act_step, _act_quote(acts, name), "action taken")]
+            return (
+                0.85,
+                f"said it would not use {name} but then called it",
+                [(step, sentence, "stated intent"), (act_step, _act_quote(acts, name), "action taken")],
+            )
         if acts and announced and not announced & called:
             shown = ", ".join(sorted(announced))
             did = ", ".join(sorted(called))
-            return 0.75, f"announced {shown} but called {did}", [
-                (step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, acts[0][0]), "action taken")]
+            return (
+                0.75,
+                f"announced {shown} but called {did}",
+                [
+                    (step, sentence, "stated intent"),
+                    (acts[0][2], _act_quote(acts, acts[0][0]), "action taken"),
+                ],
+            )
         targets = [t for t in _PATHLIKE.findall(sentence) if "/" in t or "." in t]
         if acts and targets:
             scope = (announced & called) or called
@@ -152,8 +184,11 @@ def _intent_mismatch(run: Run, step: Step, low: str, aliases: dict[str, tuple[st
             other = _PATHLIKE.findall(args_low)
             if other and not any(t.lower() in args_low for t in targets):
                 name = sorted(scope)[0]
-                return 0.7, (f"said it would act on {targets[0]} but called {name} on {other[0]}"), [
-                    (step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, name), "action taken")]
+                return (
+                    0.7,
+                    (f"said it would act on {targets[0]} but called {name} on {other[0]}"),
+                    [(step, sentence, "stated intent"), (acts[0][2], _act_quote(acts, name), "action taken")],
+                )
         if _HANDOFF.search(s_low):
             mismatch = _handoff_mismatch(run, step, sentence, agents)
             if mismatch is not None:
@@ -161,19 +196,23 @@ def _intent_mismatch(run: Run, step: Step, low: str, aliases: dict[str, tuple[st
     return None
 
 
-def _handoff_mismatch(run: Run, step: Step, sentence: str,
-                      agents: list[str]) -> tuple[float, str, list[tuple[Step, str, str]]] | None:
+def _handoff_mismatch(
+    run: Run, step: Step, sentence: str, agents: list[str]
+) -> tuple[float, str, list[tuple[Step, str, str]]] | None:
     s_low = sentence.lower()
     named = [a for a in agents if a != step.agent and tx.mentions_agent(s_low, a) != -1]
     if len(named) != 1:
         return None
-    for later in run.steps[step.index + 1:]:
+    for later in run.steps[step.index + 1 :]:
         if tx.is_tool_step(later) or tx.is_user_step(later):
             continue
         if later.agent in (step.agent, named[0]):
             return None
-        return 0.6, f"said it would hand over to {named[0]} but {later.agent} acted next", [
-            (step, sentence, "stated hand-off"), (later, later.content, "agent that acted instead")]
+        return (
+            0.6,
+            f"said it would hand over to {named[0]} but {later.agent} acted next",
+            [(step, sentence, "stated hand-off"), (later, later.content, "agent that acted instead")],
+        )
     return None
 
 
@@ -190,9 +229,14 @@ def _conclusion_mismatch(step: Step, low: str) -> tuple[float, str, list[tuple[S
     a, b = _num(last.group(1)), _num(final.group(1))
     if a is None or b is None or a == b:
         return None
-    return 0.8, f"its reasoning concludes {last.group(1)} but its final answer is {final.group(1)}", [
-        (step, step.content[last.start(): last.end() + 40], "conclusion of the reasoning"),
-        (step, step.content[final.start(): final.end() + 20], "answer given")]
+    return (
+        0.8,
+        f"its reasoning concludes {last.group(1)} but its final answer is {final.group(1)}",
+        [
+            (step, step.content[last.start() : last.end() + 40], "conclusion of the reasoning"),
+            (step, step.content[final.start() : final.end() + 20], "answer given"),
+        ],
+    )
 
 
 def _num(text: str) -> float | None:
@@ -215,8 +259,12 @@ def _detection(step: Step, confidence: float, reason: str, quotes: list[tuple[St
         f"require the action to follow the plan (or the plan to be restated) before the step runs."
     )
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence), explanation=explanation,
-        evidence=[tx.evidence(s, q, note=n) for s, q, n in quotes], detector_version=SPEC.version,
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=[tx.evidence(s, q, note=n) for s, q, n in quotes],
+        detector_version=SPEC.version,
         details={"agent": step.agent},
     )

@@ -31,22 +31,32 @@ SPEC = DetectorSpec(
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
         "min_relevance": ThresholdSpec(0.3, 0.0, 1.0, "share of query words a relevant result must contain"),
-        "min_query_terms": ThresholdSpec(3, 1, 20, "query words needed before relevance is judged", integer=True),
+        "min_query_terms": ThresholdSpec(
+            3, 1, 20, "query words needed before relevance is judged", integer=True
+        ),
     },
     fix_types=("grounding_check", "retry_policy", "context_trim"),
 )
 
-_RETRIEVER = re.compile(r"retriev|search|rag\b|rag_|vector|knowledge|kb_|_kb|lookup|docs|semantic|similar|"
-                        r"fetch_context|find_doc|query_index|embedding")
+_RETRIEVER = re.compile(
+    r"retriev|search|rag\b|rag_|vector|knowledge|kb_|_kb|lookup|docs|semantic|similar|"
+    r"fetch_context|find_doc|query_index|embedding"
+)
 _EMPTY = re.compile(
-    r"^\s*(?:\[\s*\]|\{\s*\}|none|null|\"\"|'')?\s*$|\b(?:no (?:results?|documents?|matches|hits|passages|records|"
-    r"relevant (?:documents?|results?|passages))(?: were)? (?:found|returned|matched)|0 (?:results?|documents?|"
+    r"^\s*(?:\[\s*\]|\{\s*\}|none|null|\"\"|'')?\s*$|\b(?:no (?:results?|documents?|matches|hits|passages|"
+    r"records|"
+    r"relevant (?:documents?|results?|passages))(?: were)? (?:found|returned|matched)|0 (?:results?|"
+    r"documents?|"
     r"hits|matches|passages)|nothing (?:was )?found|returned no (?:results?|documents?)|empty result)"
 )
-_STALE = re.compile(r"\b(?:deprecated|outdated|archived|superseded|no longer (?:supported|maintained|valid|"
-                    r"accurate)|legacy version|end[- ]of[- ]life|obsolete)\b")
-_RECENT = re.compile(r"\b(?:latest|current(?:ly)?|most recent|newest|up[- ]to[- ]date|today|this year|"
-                     r"right now|as of now)\b")
+_STALE = re.compile(
+    r"\b(?:deprecated|outdated|archived|superseded|no longer (?:supported|maintained|valid|"
+    r"accurate)|legacy version|end[- ]of[- ]life|obsolete)\b"
+)
+_RECENT = re.compile(
+    r"\b(?:latest|current(?:ly)?|most recent|newest|up[- ]to[- ]date|today|this year|"
+    r"right now|as of now)\b"
+)
 _YEAR = re.compile(r"\b(19[5-9]\d|20[0-9]\d)\b")
 
 
@@ -63,8 +73,9 @@ def _retrievals(run: Run) -> list[_Retrieval]:
     last_message = run.task or ""
     for step in run.steps:
         is_retr_step = step.kind == "retrieval" or (
-            tx.is_tool_step(step) and _RETRIEVER.search((step.tool_calls[0].name if step.tool_calls
-                                                         else step.agent).lower()))
+            tx.is_tool_step(step)
+            and _RETRIEVER.search((step.tool_calls[0].name if step.tool_calls else step.agent).lower())
+        )
         calls = [c for c in step.tool_calls if _RETRIEVER.search(c.name.lower())]
         if calls:
             for call in calls:
@@ -104,7 +115,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         if verdict is None:
             continue
         kind, confidence, reason = verdict
-        if kind == "missing" and any(_judge(later, min_rel, min_terms) is None for later in retrievals[i + 1:]):
+        if kind == "missing" and any(
+            _judge(later, min_rel, min_terms) is None for later in retrievals[i + 1 :]
+        ):
             continue  # a later retrieval found the context
         if confidence >= min_conf:
             detections.append(_make(r, kind, confidence, reason))
@@ -122,28 +135,46 @@ def _judge(r: _Retrieval, min_rel: float, min_terms: int) -> tuple[str, float, s
     years_q = [int(y) for y in _YEAR.findall(q_low)]
     years_r = [int(y) for y in _YEAR.findall(low)]
     if years_q and years_r and max(years_r) < max(years_q):
-        return "stale", 0.7, (f"was asked about {max(years_q)} but the newest material it returned is from "
-                              f"{max(years_r)}")
+        return (
+            "stale",
+            0.7,
+            (f"was asked about {max(years_q)} but the newest material it returned is from {max(years_r)}"),
+        )
     if _RECENT.search(q_low) and (m := _STALE.search(low)):
-        return "stale", 0.65, f"was asked for current information but returned material marked \"{m.group(0)}\""
+        return "stale", 0.65, f'was asked for current information but returned material marked "{m.group(0)}"'
     result_terms = tx.content_terms(r.result)
     if len(query_terms) >= min_terms and len(result_terms) >= 8:
         cov = tx.coverage(query_terms, result_terms)
         if cov < min_rel:
             confidence = min(0.85, 0.55 + (min_rel - cov) * 1.5)
-            return "irrelevant", confidence, (f"returned text that shares only {cov:.0%} of the query's words "
-                                              f"({', '.join(sorted(query_terms)[:6])})")
+            return (
+                "irrelevant",
+                confidence,
+                (
+                    f"returned text that shares only {cov:.0%} of the query's words "
+                    f"({', '.join(sorted(query_terms)[:6])})"
+                ),
+            )
     return None
 
 
 def _make(r: _Retrieval, kind: str, confidence: float, reason: str) -> Detection:
-    explanation = (f"Retrieval by {r.name} at step {r.step.index} ({r.step.agent}) {reason}; the answer built on "
-                   f"it is not grounded. Re-query with better terms, widen or refresh the index, or make the "
-                   f"agent say the context is missing instead of answering.")
-    evidence = [tx.evidence(r.step, r.query, "query"), tx.evidence(r.step, r.result or "(empty result)",
-                                                                   f"{kind} result")]
+    explanation = (
+        f"Retrieval by {r.name} at step {r.step.index} ({r.step.agent}) {reason}; the answer built on "
+        f"it is not grounded. Re-query with better terms, widen or refresh the index, or make the "
+        f"agent say the context is missing instead of answering."
+    )
+    evidence = [
+        tx.evidence(r.step, r.query, "query"),
+        tx.evidence(r.step, r.result or "(empty result)", f"{kind} result"),
+    ]
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
-        detector_version=SPEC.version, details={"problem": kind, "retriever": r.name},
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"problem": kind, "retriever": r.name},
     )

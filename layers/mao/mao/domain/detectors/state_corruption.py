@@ -30,18 +30,30 @@ SPEC = DetectorSpec(
     version="1.0.0",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "snapshot_overlap": ThresholdSpec(0.6, 0.1, 1.0, "key overlap that marks consecutive states as snapshots"),
+        "snapshot_overlap": ThresholdSpec(
+            0.6, 0.1, 1.0, "key overlap that marks consecutive states as snapshots"
+        ),
         "max_keys": ThresholdSpec(200, 10, 2000, "keys examined per state", integer=True),
     },
     fix_types=("retry_policy", "prompt_patch"),
 )
 
-_IDENTITY = re.compile(r"(?:^|[._])(?:id|uuid|user|user_?id|customer|customer_?id|account|account_?id|email|tenant|"
-                       r"tenant_?id|session_?id|thread_?id|order_?id|ssn|currency|locale|patient_?id|case_?id)$")
-_VOLATILE = re.compile(r"(?:^|[._])(?:current|next|active|selected|last|prev|previous|temp|tmp|cursor|page|step|"
-                       r"iteration|retry|attempt|node|request)(?:_|$)")
-_APPEND_ONLY = re.compile(r"(?:^|[._])(?:messages|history|chat_history|events|log|logs|transcript|audit|audit_log|"
-                          r"conversation|completed(?:_\w+)?|done(?:_\w+)?|findings|citations)$")
+_IDENTITY = re.compile(
+    r"(?:^|[._])(?:id|uuid|user|user_?id|customer|customer_?id|account|account_?id|"
+    r"email|tenant|"
+    r"tenant_?id|session_?id|thread_?id|order_?id|ssn|currency|locale|patient_?id|"
+    r"case_?id)$"
+)
+_VOLATILE = re.compile(
+    r"(?:^|[._])(?:current|next|active|selected|last|prev|previous|temp|tmp|cursor|"
+    r"page|step|"
+    r"iteration|retry|attempt|node|request)(?:_|$)"
+)
+_APPEND_ONLY = re.compile(
+    r"(?:^|[._])(?:messages|history|chat_history|events|log|logs|transcript|audit|"
+    r"audit_log|"
+    r"conversation|completed(?:_\w+)?|done(?:_\w+)?|findings|citations)$"
+)
 _VERSION = re.compile(r"(?:^|[._])(?:version|revision|rev|seq|sequence|generation)$")
 
 
@@ -126,7 +138,13 @@ def _compare(key: str, old: Any, new: Any) -> tuple[float, str] | None:
     if k_old != k_new and "null" not in (k_old, k_new):
         return 0.8, f"changed type from {k_old} ({_show(old)}) to {k_new} ({_show(new)})"
     leaf = key.lower()
-    if k_old == k_new and k_old in ("string", "number") and old != new and not _empty(old) and not _empty(new):
+    if (
+        k_old == k_new
+        and k_old in ("string", "number")
+        and old != new
+        and not _empty(old)
+        and not _empty(new)
+    ):
         if _IDENTITY.search(leaf) and not _VOLATILE.search(leaf):
             return 0.75, f"identifier overwritten from {_show(old)} to {_show(new)}"
         if k_old == "number" and _VERSION.search(leaf) and new < old:
@@ -143,18 +161,35 @@ def _show(value: Any) -> str:
 
 
 def _make(key: str, confidence: float, what: str, before: Step, after: Step) -> Detection:
-    explanation = (f"State key '{key}' {what} between step {before.index} ({before.agent}) and step "
-                   f"{after.index} ({after.agent}). Downstream agents now read a corrupted state; validate "
-                   f"state updates against a schema and reject writes that change a key's type or identity.")
+    explanation = (
+        f"State key '{key}' {what} between step {before.index} ({before.agent}) and step "
+        f"{after.index} ({after.agent}). Downstream agents now read a corrupted state; validate "
+        f"state updates against a schema and reject writes that change a key's type or identity."
+    )
     evidence = [
-        Evidence(ref=before.ref, step_index=before.index, quote=tx.quote(f"{key} = {_value(before, key)}"),
-                 note="before"),
-        Evidence(ref=after.ref, step_index=after.index, quote=tx.quote(f"{key} = {_value(after, key)}"),
-                 note="after"),
+        Evidence(
+            ref=before.ref,
+            step_index=before.index,
+            quote=tx.quote(f"{key} = {_value(before, key)}"),
+            note="before",
+        ),
+        Evidence(
+            ref=after.ref,
+            step_index=after.index,
+            quote=tx.quote(f"{key} = {_value(after, key)}"),
+            note="after",
+        ),
     ]
-    return Detection(type=SPEC.key, f_code=None, confidence=round(confidence, 4),
-                     severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
-                     detector_version=SPEC.version, details={"key": key})
+    return Detection(
+        type=SPEC.key,
+        f_code=None,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"key": key},
+    )
 
 
 def _value(step: Step, key: str) -> str:

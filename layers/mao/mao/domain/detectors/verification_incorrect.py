@@ -28,20 +28,35 @@ SPEC = DetectorSpec(
     f_code="F14",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "lookback_tool_steps": ThresholdSpec(4, 1, 20, "tool steps before a claim that are its evidence",
-                                             integer=True),
+        "lookback_tool_steps": ThresholdSpec(
+            4, 1, 20, "tool steps before a claim that are its evidence", integer=True
+        ),
     },
     fix_types=("verification_step", "grounding_check"),
 )
 
 _PASS = re.compile(
-    r"\b(?:all (?:tests|checks|cases) (?:pass|passed|are passing|green)|tests? (?:pass|passed|passes|are passing)|"
+    r"\b(?:all (?:tests|checks|cases) (?:pass|passed|are passing|green)|tests? (?:pass|passed|passes|"
+    r"are passing)|"
     r"verified|verification (?:passed|succeeded|successful|complete)|looks (?:good|correct|right)|lgtm|"
     r"approved?|checks? out|works (?:as expected|correctly|fine)|no (?:issues|problems|errors) found|"
     r"validated|matches (?:the )?expected|is correct|are correct|confirmed correct|passes (?:all|the))\b"
 )
-_PASS_GATE = ("pass", "verif", "look", "lgtm", "approv", "check", "works", "no issues", "no problems",
-              "no errors", "validat", "match", "correct")
+_PASS_GATE = (
+    "pass",
+    "verif",
+    "look",
+    "lgtm",
+    "approv",
+    "check",
+    "works",
+    "no issues",
+    "no problems",
+    "no errors",
+    "validat",
+    "match",
+    "correct",
+)
 _EXPECTED = re.compile(
     r"expected\W{0,3}(-?\d[\d,]*(?:\.\d+)?)[^.\n]{0,40}?\b(?:got|but was|actual|returned|received)\W{0,3}"
     r"(-?\d[\d,]*(?:\.\d+)?)"
@@ -77,7 +92,9 @@ def _tool_failures(run: Run, step: Step, lookback: int) -> list[tuple[Step, str]
         if m is None and not errored:
             passed.add(name)
         elif name not in passed:
-            found.append((owner, tx.quote_match(text, m.start(), m.end()) if m else tx.quote(text or "error")))
+            found.append(
+                (owner, tx.quote_match(text, m.start(), m.end()) if m else tx.quote(text or "error"))
+            )
 
     for call in reversed(step.tool_calls):
         visit(step, call.name, tx.tool_text(call), bool(call.error))
@@ -122,23 +139,39 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         mismatch = _EXPECTED.search(low)
         if mismatch and _num(mismatch.group(1)) != _num(mismatch.group(2)):
             q = tx.quote_match(step.content, mismatch.start(), mismatch.end())
-            detections.append(_make(step, 0.8, "reported a pass while quoting a mismatch between expected and "
-                                    "actual values", [tx.evidence(step, q, "mismatch"),
-                                                      tx.evidence(step, claim_q, "pass claim")]))
+            detections.append(
+                _make(
+                    step,
+                    0.8,
+                    "reported a pass while quoting a mismatch between expected and actual values",
+                    [tx.evidence(step, q, "mismatch"), tx.evidence(step, claim_q, "pass claim")],
+                )
+            )
             continue
         own = _OWN_FAILURE.search(low)
         if own and not tx.negated_before(low, own.start()) and _failure_is_current(low, own.start()):
             q = tx.quote_match(step.content, own.start(), own.end())
-            detections.append(_make(step, 0.6, "reported a pass in the same message that reports a failure",
-                                    [tx.evidence(step, q, "failure"), tx.evidence(step, claim_q, "pass claim")]))
+            detections.append(
+                _make(
+                    step,
+                    0.6,
+                    "reported a pass in the same message that reports a failure",
+                    [tx.evidence(step, q, "failure"), tx.evidence(step, claim_q, "pass claim")],
+                )
+            )
             continue
         later = _later_failure(run, step)
         if later is not None:
             fail_step, q = later
-            detections.append(_make(step, 0.7, f"passed a result that failed the same kind of check at step "
-                                    f"{fail_step.index} with nothing changed in between",
-                                    [tx.evidence(step, claim_q, "pass claim"),
-                                     tx.evidence(fail_step, q, "later failure")]))
+            detections.append(
+                _make(
+                    step,
+                    0.7,
+                    f"passed a result that failed the same kind of check at step "
+                    f"{fail_step.index} with nothing changed in between",
+                    [tx.evidence(step, claim_q, "pass claim"), tx.evidence(fail_step, q, "later failure")],
+                )
+            )
     if not detections and last_claim is not None:
         wrong = _wrong_final(run, last_claim)
         if wrong is not None:
@@ -146,8 +179,10 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     return [d for d in detections if d.confidence >= min_conf]
 
 
-_FIXED = re.compile(r"\b(?:fixed|resolved|addressed|now pass|after (?:the )?fix|was failing|previously|"
-                    r"earlier|before the (?:fix|change))\b")
+_FIXED = re.compile(
+    r"\b(?:fixed|resolved|addressed|now pass|after (?:the )?fix|was failing|previously|"
+    r"earlier|before the (?:fix|change))\b"
+)
 
 
 def _failure_is_current(low: str, start: int) -> bool:
@@ -156,10 +191,12 @@ def _failure_is_current(low: str, start: int) -> bool:
 
 
 def _later_failure(run: Run, claim: Step) -> tuple[Step, str] | None:
-    for later in run.steps[claim.index + 1: claim.index + 30]:
+    for later in run.steps[claim.index + 1 : claim.index + 30]:
         if _speaks(later):
-            if later.agent != claim.agent and ("```" in later.content or (later.tool_calls and any(
-                    not _TESTISH.search(c.name.lower()) for c in later.tool_calls))):
+            if later.agent != claim.agent and (
+                "```" in later.content
+                or (later.tool_calls and any(not _TESTISH.search(c.name.lower()) for c in later.tool_calls))
+            ):
                 return None  # someone changed the work; a later failure may be new
             continue
         name = (later.tool_calls[0].name if later.tool_calls else later.agent).lower()
@@ -186,9 +223,12 @@ def _wrong_final(run: Run, claim: tuple[Step, str]) -> Detection | None:
     if _norm(truth) in _norm(final.content):
         return None
     step, claim_q = claim
-    return _make(step, 0.6, f"verified a final answer that does not contain the known correct answer "
-                 f"({tx.quote(truth, 60)})", [tx.evidence(step, claim_q, "pass claim"),
-                                             tx.evidence(final, final.content, "final answer")])
+    return _make(
+        step,
+        0.6,
+        f"verified a final answer that does not contain the known correct answer ({tx.quote(truth, 60)})",
+        [tx.evidence(step, claim_q, "pass claim"), tx.evidence(final, final.content, "final answer")],
+    )
 
 
 def _num(text: str) -> float | None:
@@ -199,10 +239,17 @@ def _num(text: str) -> float | None:
 
 
 def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) -> Detection:
-    explanation = (f"{step.agent} at step {step.index} {reason}. Make the check fail closed: a verification "
-                   f"must quote the evidence it passed on, and any failure in that evidence blocks approval.")
+    explanation = (
+        f"{step.agent} at step {step.index} {reason}. Make the check fail closed: a verification "
+        f"must quote the evidence it passed on, and any failure in that evidence blocks approval."
+    )
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity="high" if confidence >= 0.8 else tx.severity_for(confidence), explanation=explanation,
-        evidence=evidence, detector_version=SPEC.version, details={"agent": step.agent},
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity="high" if confidence >= 0.8 else tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"agent": step.agent},
     )

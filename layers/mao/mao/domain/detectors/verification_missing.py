@@ -29,8 +29,9 @@ SPEC = DetectorSpec(
     f_code="F13",
     thresholds={
         "min_confidence": ThresholdSpec(0.55, 0.0, 1.0, "lowest confidence reported"),
-        "min_agent_steps": ThresholdSpec(2, 1, 50, "agent messages a run needs before the structural check",
-                                         integer=True),
+        "min_agent_steps": ThresholdSpec(
+            2, 1, 50, "agent messages a run needs before the structural check", integer=True
+        ),
     },
     fix_types=("verification_step",),
 )
@@ -41,26 +42,48 @@ _SKIP = re.compile(
     r"without (?:testing|verifying|checking|validating|running (?:it|the tests?|them))|"
     r"(?:assume|assuming|assumed) (?:it|that|this|the \w+) (?:works|is (?:correct|right|fine|accurate))|"
     r"(?:we|i|you) can (?:test|verify|check|validate) (?:\w+ ){0,3}later|"
-    r"no time to (?:test|verify|check|validate)|trust(?:ing)? (?:the|its|their) (?:output|result|numbers|answer)|"
+    r"no time to (?:test|verify|check|validate)|trust(?:ing)? (?:the|its|their) (?:output|result|numbers|"
+    r"answer)|"
     r"(?:didn'?t|did not|haven'?t|have not|won'?t) (?:run|test|verify|check|validate)\w*)\b"
 )
-_SKIP_GATE = ("skip", "no need", "without", "assum", "later", "no time", "trust", "didn", "did not", "haven",
-              "have not", "won't", "wont")
+_SKIP_GATE = (
+    "skip",
+    "no need",
+    "without",
+    "assum",
+    "later",
+    "no time",
+    "trust",
+    "didn",
+    "did not",
+    "haven",
+    "have not",
+    "won't",
+    "wont",
+)
 _CHECK_WORDS = re.compile(
-    r"\b(?:tests? (?:pass|passed|passes|ran|run|fail\w*|green|suite)|ran (?:the )?(?:tests?|code|script|query|"
+    r"\b(?:tests? (?:pass|passed|passes|ran|run|fail\w*|green|suite)|ran (?:the )?(?:tests?|code|script|"
+    r"query|"
     r"checks?|linter|build)|verif(?:y|ied|ying|ication)|validat\w+|double[- ]check\w*|cross[- ]check\w*|"
     r"checked|checking|confirm(?:ed|s|ing)?|reproduc\w+|assert\w*|test cases?|unit tests?|edge cases?|"
     r"output:|exit code|re-?ran|inspected|reviewed|sanity[- ]check\w*|compared (?:against|with|to)|"
-    r"matches the expected|spot[- ]check\w*|recomputed|recalculated|works (?:for|with|on) |tried (?:it|with|on)|"
+    r"matches the expected|spot[- ]check\w*|recomputed|recalculated|works (?:for|with|on) |tried (?:it|"
+    r"with|on)|"
     r"tested|(?:two|three|\d+|one|an|a few|some) (?:issues?|bugs?|problems?)\b|found (?:a|an|one|\d+) "
     r"(?:issue|bug|problem)|edge[- ]case)"
 )
-_CHECK_TOOL = re.compile(r"test|pytest|lint|check|verif|valid|run|exec|eval|compile|assert|diff|compare|query|"
-                         r"python|shell|bash|terminal|sandbox")
-_ARTIFACT_TOOL = re.compile(r"write|create|deploy|commit|push|save|insert|send|publish|apply|migrate|upload|"
-                            r"post|merge|release|transfer|pay|delete|update")
+_CHECK_TOOL = re.compile(
+    r"test|pytest|lint|check|verif|valid|run|exec|eval|compile|assert|diff|compare|"
+    r"query|"
+    r"python|shell|bash|terminal|sandbox"
+)
+_ARTIFACT_TOOL = re.compile(
+    r"write|create|deploy|commit|push|save|insert|send|publish|apply|migrate|upload|"
+    r"post|merge|release|transfer|pay|delete|update"
+)
 _ACCEPT = re.compile(
-    r"\b(?:approved?|lgtm|looks good|ship it|merg(?:e|ed|ing)|final answer|terminate|task (?:is )?complete\w*|"
+    r"\b(?:approved?|lgtm|looks good|ship it|merg(?:e|ed|ing)|final answer|terminate|"
+    r"task (?:is )?complete\w*|"
     r"good to go|sign(?:ed)? off|accepted|deployed|released|publish(?:ed|ing)|done\.?$)"
 )
 
@@ -76,10 +99,7 @@ def _is_check(step: Step) -> bool:
     if any(_CHECK_TOOL.search(c.name.lower()) and c.result is not None for c in step.tool_calls):
         return True
     low = tx.lower(step.content)
-    for m in _CHECK_WORDS.finditer(low):
-        if not tx.negated_before(low, m.start()):
-            return True
-    return False
+    return any(not tx.negated_before(low, m.start()) for m in _CHECK_WORDS.finditer(low))
 
 
 def _artifact(step: Step) -> bool:
@@ -108,8 +128,15 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         m = _SKIP.search(low)
         if m and not check_after[step.index + 1]:
             q = tx.quote_match(step.content, m.start(), m.end())
-            detections.append(_make(step, 0.8, f"{step.agent} skips the check (\"{tx.quote(q, 120)}\") and no "
-                                    f"check happens later in the run", [tx.evidence(step, q, "check skipped")]))
+            detections.append(
+                _make(
+                    step,
+                    0.8,
+                    f'{step.agent} skips the check ("{tx.quote(q, 120)}") and no '
+                    f"check happens later in the run",
+                    [tx.evidence(step, q, "check skipped")],
+                )
+            )
             break
 
     if not detections and sum(1 for s in steps if _speaks(s)) >= min_steps:
@@ -140,8 +167,10 @@ def _unchecked_acceptance(steps: list[Step]) -> Detection | None:
             if step is artifact and _is_check(step):
                 return None
             who = f"{artifact.agent} produced a result at step {artifact.index}"
-            reason = (f"{who} and {step.agent} accepted it at step {step.index} with no test, run or check in "
-                      f"between")
+            reason = (
+                f"{who} and {step.agent} accepted it at step {step.index} with no test, run or check in "
+                f"between"
+            )
             ev = [tx.evidence(artifact, artifact.content, "unverified result")]
             if step is not artifact:
                 ev.append(tx.evidence(step, step.content, "acceptance"))
@@ -150,10 +179,17 @@ def _unchecked_acceptance(steps: list[Step]) -> Detection | None:
 
 
 def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) -> Detection:
-    explanation = (f"Results were accepted without verification: {reason}. Add a verification step (run the "
-                   f"tests, re-compute the figure, check against the source) before accepting.")
+    explanation = (
+        f"Results were accepted without verification: {reason}. Add a verification step (run the "
+        f"tests, re-compute the figure, check against the source) before accepting."
+    )
     return Detection(
-        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence), explanation=explanation, evidence=evidence,
-        detector_version=SPEC.version, details={"agent": step.agent},
+        type=SPEC.key,
+        f_code=SPEC.f_code,
+        confidence=round(confidence, 4),
+        severity=tx.severity_for(confidence),
+        explanation=explanation,
+        evidence=evidence,
+        detector_version=SPEC.version,
+        details={"agent": step.agent},
     )
