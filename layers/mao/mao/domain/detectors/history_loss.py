@@ -1,0 +1,128 @@
+"""F4 Loss of conversation history: an agent acts as if earlier turns never happened.
+
+Two signals, both linear in the run:
+
+* amnesia statements: an agent, after real work has happened, says it has no previous context,
+  asks to be reminded of the task, or asks what it should work on;
+* re-asking: an agent asks a question that was already asked earlier (mostly the same content
+  words) and that someone else replied to in between.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from mao.domain.detectors import _text
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="history_loss",
+    name=mode("F4").name,
+    version="1.0.0",
+    f_code="F4",
+    thresholds={
+        "reask_overlap": ThresholdSpec(0.7, 0.3, 1.0, "share of a question's words already asked before"),
+        "min_question_words": ThresholdSpec(3, 1, 20, "content words a question needs to be compared",
+                                            integer=True),
+        "min_prior_steps": ThresholdSpec(2, 1, 50, "steps before an amnesia statement counts",
+                                         integer=True),
+    },
+    fix_types=("context_trim", "prompt_patch"),
+)
+
+_AMNESIA = [re.compile(p, re.IGNORECASE) for p in (
+    r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
+    r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
+    r"context|discussion|turns?|steps?|work)",
+    r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b",
+    r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?",
+    r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b",
+    r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b",
+    r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b",
+    r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b",
+    r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b",
+    r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b",
+)]
+_ANSWER_WINDOW = 30  # steps after a question searched for its answer
+_ASKED_WINDOW = 60  # earlier questions remembered
+_QUESTION = re.compile(r"[^.!?\n]{8,300}\?")
+
+
+def _amnesia(run: Run, min_prior: int) -> list[tuple[Step, re.Match[str]]]:
+    hits = []
+    prior_steps = 0
+    for step in run.steps:
+        if _text.is_user(step):
+            prior_steps += 1 if step.content.strip() else 0
+            continue
+        if prior_steps >= min_prior and step.content:
+            m = _text.any_marker(step.content, _AMNESIA)
+            if m:
+                hits.append((step, m))
+        if step.content.strip():
+            prior_steps += 1
+    return hits
+
+
+def _reasks(run: Run, t: Mapping[str, float]) -> list[tuple[Step, Step, str]]:
+    """(re-asking step, step that asked first, question) for answered questions asked again."""
+    overlap = float(t["reask_overlap"])
+    min_words = int(t["min_question_words"])
+    asked: list[tuple[Step, frozenset[str], str]] = []
+    found = []
+    steps = run.steps
+    for step in steps:
+        if not step.content or "?" not in step.content:
+            continue
+        questions = [m.group(0).strip() for m in _QUESTION.finditer(step.content[: _text.MAX_CHARS])][:5]
+        for q in questions:
+            words = _text.content_words(q)
+            if len(words) < min_words:
+                continue
+            if not _text.is_user(step):
+                for earlier, earlier_words, _ in asked:
+                    if earlier.index == step.index or _text.containment(words, earlier_words) < overlap:
+                        continue
+                    answered = any(
+                        s.agent != earlier.agent and len(_text.tokens(s.content)) >= 2
+                        for s in steps[earlier.index + 1: min(step.index, earlier.index + _ANSWER_WINDOW)])
+                    if answered:
+                        found.append((step, earlier, q))
+                        break
+            asked.append((step, words, q))
+            if len(asked) > _ASKED_WINDOW:
+                del asked[0]
+    return found
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    detections: list[Detection] = []
+    for step, m in _amnesia(run, int(thresholds["min_prior_steps"]))[:3]:
+        detections.append(Detection(
+            type=SPEC.key, f_code=SPEC.f_code, confidence=0.8, severity="high",
+            explanation=(f"Loss of conversation history: at step {step.index} {step.agent} says "
+                         f"\"{_text.truncate(m.group(0), 100)}\" although {step.index} earlier step(s) "
+                         f"already set the task and the work so far. Make sure the agent receives the "
+                         f"conversation history (or a summary of it) on every turn."),
+            evidence=[_text.evidence(step, _text.excerpt(step.content, m.start(), m.end()))],
+            detector_version=SPEC.version, details={"signal": "amnesia"},
+        ))
+    seen: set[int] = {d.evidence[0].step_index or 0 for d in detections}
+    for step, earlier, question in _reasks(run, thresholds)[:3]:
+        if step.index in seen:
+            continue
+        seen.add(step.index)
+        detections.append(Detection(
+            type=SPEC.key, f_code=SPEC.f_code, confidence=0.7, severity="medium",
+            explanation=(f"Loss of conversation history: {step.agent} asks at step {step.index} a question "
+                         f"already asked at step {earlier.index} ({earlier.agent}) and answered afterwards. "
+                         f"Make sure the agent receives the conversation history (or a summary) and reads "
+                         f"it before asking."),
+            evidence=[_text.evidence(earlier, note="first asked"),
+                      _text.evidence(step, question, note="asked again")],
+            detector_version=SPEC.version, details={"signal": "reask", "first_asked": earlier.index},
+        ))
+    return detections

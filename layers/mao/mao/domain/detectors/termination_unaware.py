@@ -1,0 +1,128 @@
+"""F5 Unaware of termination conditions: the run goes on after the goal is met, or never checks.
+
+Signals:
+
+* work continues after completion: an agent declares the task complete (a final answer,
+  "TERMINATE", "task complete", ...) and nobody contests it, yet agents keep producing substantive
+  steps afterwards (acknowledgements and sign-offs do not count; a new user request starts anew);
+* the run is stopped from outside: it ends on a turn, iteration or recursion limit instead of a
+  termination decision.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from mao.domain.detectors import _text
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="termination_unaware",
+    name=mode("F5").name,
+    version="1.0.0",
+    f_code="F5",
+    thresholds={
+        "min_extra_steps": ThresholdSpec(3, 1, 100, "substantive steps after an uncontested completion",
+                                         integer=True),
+        "min_step_tokens": ThresholdSpec(5, 1, 100, "tokens a step needs to count as substantive",
+                                         integer=True),
+    },
+    fix_types=("termination_condition", "recursion_limit"),
+)
+
+_DONE = [re.compile(p, re.IGNORECASE) for p in (
+    r"\bTERMINATE\b",
+    r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b",
+    r"\bfinal answer\s*[:\uff1a]",
+    r"\b(?:we are|we're|i am|i'm) (?:all )?done\b",
+    r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b",
+    r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b",
+    r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b",
+)]
+_CONTEST = re.compile(r"(?i)\b(?:not (?:yet )?(?:done|complete|correct|finished)|incorrect|wrong|bug|fail|"
+                      r"error|missing|issue|problem|however|but\b|still|wait|actually|revis|redo|mistake)")
+_CLOSING = re.compile(r"(?i)^\W*(?:thanks?|thank you|great|ok(?:ay)?|agreed|confirmed|approved|done|"
+                      r"terminate|goodbye|bye|you're welcome|glad to help|cheers|perfect)\b")
+_LIMIT = re.compile(r"(?i)\b(?:max(?:imum)?[ _-]?(?:number of )?(?:turns?|rounds?|iterations?|steps?|"
+                    r"consecutive[ _]auto[ _]reply)|recursion[ _]limit|iteration[ _]limit|turn[ _]limit|"
+                    r"step[ _]limit)\b[^.\n]{0,40}?"
+                    r"\b(?:reached|exceeded|hit)\b|GraphRecursionError|max_turns_exceeded")
+
+
+def _substantive(step: Step, min_tokens: int) -> bool:
+    text = _text.step_text(step)
+    if not text or len(_text.tokens(text)) < min_tokens:
+        return False
+    return not (_CLOSING.match(text) and len(_text.tokens(text)) < 3 * min_tokens)
+
+
+def _after_completion(run: Run, t: Mapping[str, float]) -> Detection | None:
+    need = int(t["min_extra_steps"])
+    min_tokens = int(t["min_step_tokens"])
+    done_at: Step | None = None
+    match: re.Match[str] | None = None
+    extra: list[Step] = []
+    claims = 0
+    best: tuple[Step, re.Match[str], list[Step], int] | None = None
+    for step in run.steps:
+        if _text.is_user(step):
+            done_at, extra = None, []  # a new request: a new goal
+            continue
+        text = step.content
+        if done_at is not None:
+            if not extra and text and _CONTEST.search(text[:600]):
+                done_at, extra = None, []  # the completion was contested: the work legitimately goes on
+            elif _substantive(step, min_tokens):
+                extra.append(step)
+                if len(extra) >= need and (best is None or len(extra) > len(best[2])):
+                    best = (done_at, match, list(extra), claims)  # type: ignore[arg-type]
+        m = _text.any_marker(text, _DONE) if text else None
+        if m:
+            claims += 1
+            if done_at is None:
+                done_at, match, extra = step, m, []
+    if best is None:
+        return None
+    done, m, extra, claims = best
+    n = len(extra)
+    return Detection(
+        type=SPEC.key, f_code=SPEC.f_code, confidence=round(min(0.92, 0.55 + 0.07 * n), 4),
+        severity="high" if n >= 2 * need else "medium",
+        explanation=(f"Unaware of termination: {done.agent} declared the task complete at step "
+                     f"{done.index} (\"{_text.truncate(m.group(0), 60)}\") and nobody contested it, yet the "
+                     f"run went on for {n} more substantive step(s) "
+                     f"(steps {extra[0].index}-{extra[-1].index}, by "
+                     f"{', '.join(dict.fromkeys(s.agent for s in extra))}). Stop the run when an agent "
+                     f"declares completion, or make the termination condition explicit."),
+        evidence=[_text.evidence(done, _text.excerpt(done.content, m.start(), m.end()), note="completion"),
+                  *[_text.evidence(s, note="work after completion") for s in extra[:2]]],
+        detector_version=SPEC.version,
+        details={"signal": "continued_after_completion", "completion_step": done.index, "extra_steps": n,
+                 "completion_claims": claims},
+    )
+
+
+def _limit_hit(run: Run) -> Detection | None:
+    for step in reversed(run.steps[-3:]):
+        for text in (step.error or "", step.content):
+            m = _LIMIT.search(text[: _text.MAX_CHARS]) if text else None
+            if m:
+                return Detection(
+                    type=SPEC.key, f_code=SPEC.f_code, confidence=0.8, severity="high",
+                    explanation=(f"Unaware of termination: the run was stopped by a limit at step "
+                                 f"{step.index} ({step.agent}: \"{_text.truncate(m.group(0), 80)}\") "
+                                 f"instead of an agent deciding the task was done. Give the agents an "
+                                 f"explicit termination condition (and a check for it) rather than relying "
+                                 f"on the turn limit."),
+                    evidence=[_text.evidence(step, _text.excerpt(text, m.start(), m.end()))],
+                    detector_version=SPEC.version, details={"signal": "limit_reached"},
+                )
+    return None
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    found = [d for d in (_after_completion(run, thresholds), _limit_hit(run)) if d is not None]
+    return found
