@@ -161,7 +161,8 @@ def create_all(template: Template, params: dict[str, str], region: str, session:
         props = res.get("Properties", {})
         definition_text = (template.root / props["DefinitionUri"]).read_text()
         subs = {k: str(resolver.resolve(v)) for k, v in (props.get("DefinitionSubstitutions") or {}).items()}
-        definition_text = re.sub(r"\$\{(\w+)\}", lambda m: subs.get(m.group(1), m.group(0)), definition_text)
+        definition_text = re.sub(r"\$\{(\w+)\}", lambda m, subs=subs: subs.get(m.group(1), m.group(0)),
+                                 definition_text)
         json.loads(definition_text)  # fail early on a bad definition
         name = f"{prefix}-{logical}"
         arn = sfn.create_state_machine(name=name, definition=definition_text, roleArn=role_arn)["stateMachineArn"]

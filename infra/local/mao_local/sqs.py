@@ -39,7 +39,7 @@ def to_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dic
                 k: {"stringValue": v.get("StringValue"), "binaryValue": v.get("BinaryValue"),
                     "stringListValues": [], "binaryListValues": [], "dataType": v.get("DataType")}
                 for k, v in (m.get("MessageAttributes") or {}).items()},
-            "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
+            "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
             "eventSource": "aws:sqs",
             "eventSourceARN": queue_arn,
             "awsRegion": region,

@@ -42,6 +42,8 @@ class StackConfig:
     trust_forwarded_for: bool = False
     sqs_retry_delay: int = 1
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Extra templates whose Resources are added to the main one (tests add probe functions with these).
+    overlays: list[Path] = field(default_factory=list)
 
 
 class LocalStack:
@@ -50,6 +52,8 @@ class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
         self.template = Template.load(self.config.template)
+        for overlay in self.config.overlays:
+            self.template.merge(Template.load(overlay))
         self.server: Any = None
         self.gateway: Gateway | None = None
         self.pollers: list[Poller] = []
@@ -62,6 +66,8 @@ class LocalStack:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
         from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
         cfg = self.config
         moto_port = cfg.moto_port or free_port()
@@ -134,7 +140,7 @@ class LocalStack:
                            "lambda": {"use_docker": False}}).encode()
         req = urllib.request.Request(f"http://{self.config.host}:{port}/moto-api/config", data=body,
                                      method="POST", headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
 
     def _parameters(self) -> dict[str, str]:

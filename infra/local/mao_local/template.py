@@ -38,7 +38,7 @@ for _t in ("Ref", "GetAtt", "Sub", "Join", "Select", "Split", "If", "Equals", "N
 
 def load_yaml(path: Path) -> dict[str, Any]:
     with path.open() as fh:
-        return yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(fh, Loader=_CfnLoader)
 
 
 @dataclass(slots=True)
@@ -80,6 +80,19 @@ class Template:
     @classmethod
     def load(cls, path: Path) -> Template:
         return cls(path, load_yaml(path))
+
+    def merge(self, other: Template) -> None:
+        """Add another template's resources; paths in them stay relative to that template's folder."""
+        for logical, res in other.resources.items():
+            if logical in self.resources:
+                raise ValueError(f"overlay redefines {logical}")
+            res = dict(res)
+            props = dict(res.get("Properties", {}))
+            for key in ("CodeUri", "DefinitionUri"):
+                if key in props:
+                    props[key] = str((other.root / props[key]).resolve())
+            res["Properties"] = props
+            self.doc.setdefault("Resources", {})[logical] = res
 
     @property
     def root(self) -> Path:

@@ -21,7 +21,7 @@ def table(env_var: str, default: str) -> str:
     return os.environ.get(env_var, default)
 
 
-def bound_model(env_var: str, default: str):  # noqa: ANN201 - class decorator
+def bound_model(env_var: str, default: str):
     """Register a model so ``rebind_tables`` can point it at the table named in the environment."""
 
     def wrap(cls: type[Model]) -> type[Model]:

@@ -72,6 +72,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404:  # raised by routing only: endpoints raise ApiError for missing data
+            code, message = "route_not_found", "no such route"
         return error_response(exc.status_code, code, message, None, dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
