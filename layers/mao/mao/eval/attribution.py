@@ -156,9 +156,8 @@ def score_method(
 def cross_validate(items: Sequence[Case], seeds: int, progress: bool) -> Scores:
     import random
 
-    from mao.domain.attribution.training import fit_weights, labelled
+    from mao.domain.attribution.training import fit_weights
 
-    examples = [labelled(c.run, c.agent, c.step) for c in items]
     scores = Scores()
     for seed in range(seeds):
         order = list(range(len(items)))
@@ -166,7 +165,7 @@ def cross_validate(items: Sequence[Case], seeds: int, progress: bool) -> Scores:
         half = len(order) // 2
         folds = (order[:half], order[half:])
         for train, test in (folds, folds[::-1]):
-            weights = fit_weights([examples[i] for i in train])
+            weights = fit_weights([(items[i].run, items[i].agent, items[i].step) for i in train])
             fold = score_method([items[i] for i in test], weights=weights)
             scores.merge(fold)
         if progress:
@@ -197,7 +196,7 @@ def _format_weights(name: str, weights: dict[str, float]) -> str:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from mao.domain.attribution.training import fit_weights, labelled
+    from mao.domain.attribution.training import fit_weights
 
     started = time.perf_counter()
     items = cases(load(args.data))
@@ -221,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n2-fold cross-validation, {args.cv} random splits (weights refitted on each training half):")
         print(_table({"MAO-cv": cv}, subsets))
     if args.fit:
-        weights = fit_weights([labelled(c.run, c.agent, c.step) for c in items])
+        weights = fit_weights([(c.run, c.agent, c.step) for c in items])
         print("\n# fitted on", args.data.name)
         print(_format_weights("STEP_WEIGHTS", weights.step))
         print(_format_weights("AGENT_WEIGHTS", weights.agent))

@@ -8,6 +8,7 @@ the final conclusion). The scorer combines them with the weights in :mod:`weight
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 
 from mao.domain.attribution import text
@@ -66,8 +67,11 @@ def compute(view: RunView) -> list[dict[str, float]]:
         return []
     n_steps = max(1, len(view.steps) - 1)
 
-    concl_tokens = text.salient_tokens(text.prefix(view.conclusion))
-    concl_numbers = text.numbers(view.conclusion)
+    # What the conclusion adds to the task: restating the question is no evidence of origin.
+    task_text = " ".join([view.run.task or "", *(s.content for s in view.steps if s.role == "user")])
+    task_tokens = text.salient_tokens(text.prefix(task_text))
+    concl_tokens = text.salient_tokens(text.prefix(view.conclusion)) - task_tokens
+    concl_numbers = text.numbers(view.conclusion) - text.numbers(task_text)
     expected = text.salient_tokens(view.run.ground_truth or "")
     concl_step = next(
         (s.index for s in reversed(cands) if view.conclusion and s.content == view.conclusion), None
@@ -160,38 +164,58 @@ AGENT_FEATURES: tuple[str, ...] = (
     "hub",  # share of other agents' steps this agent handed the turn to (a coordinator)
     "top",  # the most active agent overall
     "corrected",  # another agent later called one of this agent's steps wrong
+    "strongest_step",  # how the agent's most suspicious step compares with the run's most suspicious one
 )
 _HUB_SHARE = 0.6  # an agent that precedes this share of the others' steps coordinates them
 
 
+def _mentions(agent: str, names: list[str], view: RunView) -> float:
+    """Share of the agent's steps that address or name another candidate agent."""
+    patterns = [re.compile(rf"\b{re.escape(n)}\b", re.I) for n in names if n != agent]
+    own = [s for s in view.candidates if s.agent == agent]
+    if not patterns or not own:
+        return 0.0
+    return sum(1 for s in own if any(p.search(text.prefix(s.content)) for p in patterns)) / len(own)
+
+
 def hub_scores(view: RunView) -> dict[str, float]:
-    """Per agent: the share of other agents' candidate steps that come right after one of its steps."""
+    """Per agent, how much it coordinates the others: the mean of the share of other agents' steps that
+    come right after one of its steps and the share of its own steps that name another agent."""
+    names = list(view.activity)
     scores: dict[str, float] = {}
-    for agent in view.activity:
+    for agent in names:
         others = [s for s in view.candidates if s.agent != agent]
         if not others:
             scores[agent] = 0.0
             continue
         handed = sum(1 for s in others if s.index > 0 and view.steps[s.index - 1].agent == agent)
-        scores[agent] = handed / len(others)
+        scores[agent] = (handed / len(others) + _mentions(agent, names, view)) / 2
     return scores
 
 
-def agent_rows(view: RunView, rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """One feature dict per candidate agent (in order of first appearance)."""
+def agent_rows(
+    view: RunView, rows: list[dict[str, float]], step_weights: Mapping[str, float]
+) -> dict[str, dict[str, float]]:
+    """One feature dict per candidate agent (in order of first appearance); ``step_weights`` score the
+    steps whose strongest one, per agent, is compared with the run's strongest."""
     hub = hub_scores(view)
-    workers = [a for a in view.activity if hub[a] < _HUB_SHARE] or list(view.activity)
+    coordinator = max(view.activity, key=lambda a: (hub[a], view.activity[a]))
+    workers = [a for a in view.activity if a != coordinator or hub[a] < _HUB_SHARE] or list(view.activity)
     top_worker = max(workers, key=lambda a: view.activity[a])
     top = max(view.activity.values())
     corrected: dict[str, float] = {}
+    best: dict[str, float] = {}
     for step, row in zip(view.candidates, rows, strict=True):
         corrected[step.agent] = max(corrected.get(step.agent, 0.0), row["corrected_later"])
+        best[step.agent] = max(best.get(step.agent, -math.inf), dot(row, step_weights))
+    top_score = max(best.values())
     return {
         agent: {
             "top_worker": float(agent == top_worker),
             "hub": hub[agent],
             "top": float(view.activity[agent] == top),
             "corrected": corrected.get(agent, 0.0),
+            "strongest_step": math.exp(best[agent] - top_score),
         }
         for agent in view.activity
     }

@@ -60,7 +60,7 @@ def attribute(
     step_weights: Mapping[str, float] = {**w.step, "detected": DETECTION_WEIGHT}
     step_scores = [features.dot(row, step_weights) for row in rows]
 
-    agent_table = features.agent_rows(view, rows)
+    agent_table = features.agent_rows(view, rows, step_weights)
     best_step_score: dict[str, float] = {}
     for step, row, score in zip(view.candidates, rows, step_scores, strict=True):
         best_step_score[step.agent] = max(best_step_score.get(step.agent, -math.inf), score)

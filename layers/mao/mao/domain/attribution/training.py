@@ -7,7 +7,7 @@ does, so agents are matched case-insensitively.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from mao.domain.attribution import features, structure
@@ -31,10 +31,11 @@ def same_agent(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
 
-def labelled(run: Run, agent: str, step: int) -> LabelledRun:
+def labelled(run: Run, agent: str, step: int, step_weights: Mapping[str, float] | None = None) -> LabelledRun:
+    """Training examples of one labelled run; ``step_weights`` feed the agents' ``strongest_step``."""
     view = structure.view(run)
     rows = features.compute(view)
-    agent_table = features.agent_rows(view, rows)
+    agent_table = features.agent_rows(view, rows, step_weights or {})
     agents = list(agent_table)
     agent_target = next((i for i, a in enumerate(agents) if same_agent(a, agent)), -1)
     agent_vectors = vectorise([agent_table[a] for a in agents], features.AGENT_FEATURES)
@@ -44,8 +45,10 @@ def labelled(run: Run, agent: str, step: int) -> LabelledRun:
     return LabelledRun(Example(agent_vectors, agent_target), Example(step_vectors, step_target))
 
 
-def fit_weights(runs: Sequence[LabelledRun], *, l2: float = 0.05) -> Weights:
-    return Weights(
-        step=fit([r.step_example for r in runs], features.FEATURES, l2=l2),
-        agent=fit([r.agent_example for r in runs], features.AGENT_FEATURES, l2=l2),
-    )
+def fit_weights(cases: Sequence[tuple[Run, str, int]], *, l2: float = 0.05) -> Weights:
+    """Fit the step weights first, then the agent weights (whose ``strongest_step`` uses them)."""
+    first = [labelled(run, agent, step) for run, agent, step in cases]
+    step_weights = fit([r.step_example for r in first], features.FEATURES, l2=l2)
+    second = [labelled(run, agent, step, step_weights) for run, agent, step in cases]
+    agent_weights = fit([r.agent_example for r in second], features.AGENT_FEATURES, l2=l2)
+    return Weights(step=step_weights, agent=agent_weights)
