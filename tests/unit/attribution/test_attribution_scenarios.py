@@ -8,7 +8,7 @@ import pytest
 from mao.domain.attribution import Attribution, attribute
 from mao.domain.models import Detection, Evidence
 
-from tests.unit.attribution._runs import LOOP, TOOL_ERROR, VERIFIER_ACCEPTS, VERIFIER_ACCEPTS_FLAT, run_of
+from ._runs import LOOP, TOOL_ERROR, VERIFIER_ACCEPTS, VERIFIER_ACCEPTS_FLAT, run_of
 
 
 def _attribute(messages: list[tuple[str, str]], **kwargs: object) -> Attribution:
