@@ -266,3 +266,26 @@ def negated_before(low_text: str, start: int, window: int = 24) -> bool:
 
 
 _NEGATIONS = ("not ", "n't ", "never ", "without ", "skip", "no need to", "instead of ")
+
+
+@lru_cache(maxsize=256)
+def _mention_pattern(agents: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    owner: dict[str, str] = {}
+    for agent in agents:
+        for alias in name_aliases(agent):
+            owner.setdefault(alias, agent)
+    if not owner:
+        return None, owner
+    alternation = "|".join(re.escape(a) for a in sorted(owner, key=len, reverse=True))
+    return re.compile(rf"(?<![\w])(?:{alternation})(?![\w])"), owner
+
+
+def agent_mentions(low_text: str, agents: Iterable[str]) -> dict[str, int]:
+    """First position of every agent of ``agents`` mentioned in lower-cased text: one regex pass."""
+    pattern, owner = _mention_pattern(tuple(agents))
+    found: dict[str, int] = {}
+    if pattern is None:
+        return found
+    for m in pattern.finditer(low_text):
+        found.setdefault(owner[m.group(0)], m.start())
+    return found

@@ -65,7 +65,7 @@ def _wait_targets(step: Step, agents: list[str], last_other: str | None) -> tupl
         s_low = sentence.lower()
         if not _WAIT.search(s_low):
             continue
-        named = [a for a in agents if a != step.agent and tx.mentions_agent(s_low, a) != -1]
+        named = [a for a in tx.agent_mentions(s_low, agents) if a != step.agent]
         if not named and _YOU.search(s_low) and last_other:
             named = [last_other]
         return named, sentence
@@ -75,7 +75,8 @@ def _wait_targets(step: Step, agents: list[str], last_other: str | None) -> tupl
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     stall_n = int(thresholds.get("min_stall_messages", 3))
-    agents = [a for a in run.agents if any(_speaks(s) and s.agent == a for s in run.steps)]
+    speaking = {s.agent for s in run.steps if _speaks(s)}
+    agents = [a for a in run.agents if a in speaking]
     if len(agents) < 2:
         return []
     waits: dict[str, dict[str, tuple[Step, str]]] = {}  # waiter -> {awaited: (step, sentence)}

@@ -77,6 +77,7 @@ _IMPERATIVE = re.compile(
     r"(?:use|set|change|switch|add|remove|rename|replace|fix|handle|return|"
     r"move|drop|include|cite|convert|bill|charge)\b"
 )
+_IMPERATIVE_ANYWHERE = re.compile(r"(?:^|[.!?:;,\n]\s*)" + _IMPERATIVE.pattern)
 _PUSHBACK = re.compile(
     r"\b(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|not necessary|unnecessary|"
     r"won'?t change|can'?t (?:use|change)|because|however|good (?:catch|point)|as you suggested|as requested|"
@@ -101,6 +102,8 @@ def _correction(step: Step) -> _Correction | None:
     low = tx.lower(step.content)
     if not any(g in low for g in _GATE):
         return None
+    if not _CORRECTION.search(low) and not _IMPERATIVE_ANYWHERE.search(low):
+        return None
     picked = [s for s in tx.sentences(step.content) if _CORRECTION.search(s.lower()) or _imperative(s)]
     if not picked:
         return None
@@ -122,17 +125,12 @@ def _imperative(sentence: str) -> bool:
     return len(head.split()) >= 4 or len(head.split()) == 1
 
 
-def _addressee(run: Run, corr: _Correction, agents: list[str]) -> str | None:
+def _addressee(corr: _Correction, agents: list[str], recent: list[str]) -> str | None:
     low = tx.lower(corr.step.content)
-    named = sorted(
-        (pos, a) for a in agents if a != corr.step.agent and (pos := tx.mentions_agent(low, a)) != -1
-    )
+    named = sorted((pos, a) for a, pos in tx.agent_mentions(low, agents).items() if a != corr.step.agent)
     if named:
         return named[0][1]
-    for earlier in reversed(run.steps[: corr.step.index]):
-        if _speaks(earlier) and earlier.agent != corr.step.agent:
-            return earlier.agent
-    return None
+    return next((a for a in reversed(recent) if a != corr.step.agent), None)
 
 
 def _speaks(step: Step) -> bool:
@@ -140,6 +138,8 @@ def _speaks(step: Step) -> bool:
 
 
 def _output_text(step: Step) -> str:
+    if not step.tool_calls:
+        return step.content
     parts = [step.content[: tx.MAX_CHARS]]
     parts.extend(tx.arguments_text(c) for c in step.tool_calls)
     return "\n".join(parts)
@@ -149,12 +149,14 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     resubmit = float(thresholds.get("resubmit_similarity", 0.85))
     acted_cov = float(thresholds.get("acted_coverage", 0.35))
-    agents = [a for a in run.agents if any(_speaks(s) and s.agent == a for s in run.steps)]
+    speaking = {s.agent for s in run.steps if _speaks(s)}
+    agents = [a for a in run.agents if a in speaking]
     last_by_agent: dict[str, Step] = {}
     detections: list[Detection] = []
     flagged: set[int] = set()
     # Corrections waiting for the addressee's next message: addressee -> (correction, previous output).
     waiting: dict[str, list[tuple[_Correction, Step | None]]] = {}
+    recent: list[str] = []  # the last few speakers, most recent last
 
     for step in run.steps:
         if not _speaks(step):
@@ -171,10 +173,13 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                     detections.append(_detection(corr, step, reason, confidence, repeated))
         corr = _correction(step) if step.role not in ("user", "human") else None
         if corr is not None and (corr.details or len(corr.terms) >= 3):
-            target = _addressee(run, corr, agents)
+            target = _addressee(corr, agents, recent)
             if target is not None:
                 waiting.setdefault(target, []).append((corr, last_by_agent.get(target)))
         last_by_agent[step.agent] = step
+        if not recent or recent[-1] != step.agent:
+            recent.append(step.agent)
+            del recent[:-8]
     return detections
 
 

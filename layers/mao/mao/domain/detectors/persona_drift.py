@@ -241,10 +241,11 @@ def _declare(persona: _Persona, text: str) -> None:
 def _personas(run: Run) -> dict[str, _Persona]:
     personas: dict[str, _Persona] = {}
     pending_system: list[str] = []
+    agents = run.agents
     for step in run.steps:
         if step.role == "system":
             low = tx.lower(step.content)
-            targets = [a for a in run.agents if a != step.agent and tx.mentions_agent(low, a) != -1]
+            targets = [a for a in tx.agent_mentions(low, agents) if a != step.agent]
             if targets:
                 for a in targets:
                     _declare(personas.setdefault(a, _Persona()), step.content)

@@ -124,7 +124,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     window = int(thresholds.get("action_window", 4))
     aliases = _tool_aliases(run)
-    agents = [a for a in run.agents if any(s.agent == a and not tx.is_tool_step(s) for s in run.steps)]
+    speaking = {s.agent for s in run.steps if not tx.is_tool_step(s)}
+    agents = [a for a in run.agents if a in speaking]
     detections: list[Detection] = []
     for step in run.steps:
         if tx.is_tool_step(step) or tx.is_user_step(step) or not step.content:
@@ -200,7 +201,7 @@ def _handoff_mismatch(
     run: Run, step: Step, sentence: str, agents: list[str]
 ) -> tuple[float, str, list[tuple[Step, str, str]]] | None:
     s_low = sentence.lower()
-    named = [a for a in agents if a != step.agent and tx.mentions_agent(s_low, a) != -1]
+    named = [a for a in tx.agent_mentions(s_low, agents) if a != step.agent]
     if len(named) != 1:
         return None
     for later in run.steps[step.index + 1 :]:
