@@ -234,6 +234,7 @@ _SPECIFIC = re.compile(
     r"`([^`\n]{2,60})`|\"([^\"\n]{2,60})\"|'([^'\n]{3,60})'"
     r"|\b([A-Za-z_][\w]*_[\w]+|[a-z]+[A-Z]\w+|[\w-]+\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs)"
     r"|\d+(?:\.\d+)?%?)\b"
+    r"|(?<![\w/])(/[\w.-]+(?:/[\w.-]+)*)"
 )
 
 
@@ -242,7 +243,7 @@ def specific_tokens(text: str, limit: int = 12) -> list[str]:
     found: list[str] = []
     for m in _SPECIFIC.finditer(text[:MAX_CHARS]):
         token = next(g for g in m.groups() if g)
-        token = token.strip().lower()
+        token = token.strip().rstrip(".,;:").lower()
         if token and token not in found and not (token.isdigit() and len(token) == 1):
             found.append(token)
             if len(found) >= limit:

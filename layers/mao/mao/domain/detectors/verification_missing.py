@@ -81,6 +81,8 @@ _ARTIFACT_TOOL = re.compile(
     r"write|create|deploy|commit|push|save|insert|send|publish|apply|migrate|upload|"
     r"post|merge|release|transfer|pay|delete|update"
 )
+# A final answer that is a figure (a count, a year, an amount) was computed or looked up and can be checked.
+_FIGURE_ANSWER = re.compile(r"final answer\W{0,5}[^\n.]{0,40}?\d")
 _ACCEPT = re.compile(
     r"\b(?:approved?|lgtm|looks good|ship it|merg(?:e|ed|ing)|final answer|terminate|"
     r"task (?:is )?complete\w*|"
@@ -107,7 +109,7 @@ def _artifact(step: Step) -> bool:
         return True
     if any(_ARTIFACT_TOOL.search(c.name.lower()) for c in step.tool_calls):
         return True
-    return "final answer" in tx.lower(step.content)
+    return _FIGURE_ANSWER.search(tx.lower(step.content)) is not None
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
