@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "formats"))
+from otlp_payloads import encode_request, fake_pricer, record_multi_agent_run
+
 from mao.domain.formats import semconv
 from mao.domain.formats.otlp import decode_otlp
 from mao.domain.models import Span
@@ -19,7 +21,6 @@ from mao.domain.traces import (
     to_run,
     trace_status,
 )
-from otlp_payloads import encode_request, fake_pricer, record_multi_agent_run
 
 TRACE = "0af7651916cd43dd8448eb211c80319c"
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from mao.domain.formats import semconv
 from otlp_payloads import encode_request, fake_pricer, record_multi_agent_run, request_to_json
+
+from mao.domain.formats import semconv
 
 
 @pytest.fixture()

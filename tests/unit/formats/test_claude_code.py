@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mao.domain.formats.claude_code import ClaudeCodeFormatError, parse_claude_code, session_trace_id
 from mao.domain.traces import states, summarise_trace
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from mao.domain.formats.conversations import (
     ConversationFormatError,
     conversation_to_run,

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from otlp_payloads import otlp_json
+
 from mao.domain.formats.otlp import (
     OtlpFormatError,
     PayloadTooLargeError,
@@ -14,7 +16,6 @@ from mao.domain.formats.otlp import (
     maybe_gunzip,
 )
 from mao.domain.models import Span
-from otlp_payloads import otlp_json
 
 TRACE = "5b8efff798038103d269b633813fc60c"
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+
 from mao.domain.formats.semconv import (
     assign_agents,
     build_span,
