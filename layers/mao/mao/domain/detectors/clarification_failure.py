@@ -1,0 +1,95 @@
+"""F7 Fail to ask for clarification: an agent proceeds on ambiguous or missing input.
+
+Signals:
+
+* the agent says it is filling a gap itself ("I'll assume...", "since you didn't specify...",
+  "without more details...") and does not ask in the same message;
+* the agent calls a tool with placeholder values (``<your_api_key>``, ``YOUR_TOKEN``, ``TODO``,
+  ``example.com``), i.e. it acted on input it did not have.
+
+An agent that states an assumption and asks for confirmation in the same message is asking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from mao.domain.detectors import _text
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="clarification_failure",
+    name=mode("F7").name,
+    version="1.0.0",
+    f_code="F7",
+    thresholds={
+        "min_confidence": ThresholdSpec(0.5, 0.0, 1.0, "lowest confidence reported"),
+    },
+    fix_types=("prompt_patch", "input_sanitiser", "verification_step"),
+)
+
+_ASSUME = [re.compile(p, re.IGNORECASE) for p in (
+    r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b",
+    r"\bassuming (?:that |the |you |it |this |a |an )",
+    r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
+    r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
+    r"include|included|state|stated)",
+    r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
+    r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b",
+    r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
+    r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b",
+    r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b",
+    r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
+    r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)",
+    r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b",
+)]
+_ASKS = re.compile(r"(?i)\b(?:could you|can you|would you|do you|did you|should i|shall i|which|what|please "
+                   r"confirm|is (?:that|this|it)|are you)\b[^?]{0,200}\?")
+_PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\byour[_-](?:api[_-]?key|token|"
+                          r"password|secret|email|name|id)\b|\[(?:insert|your|todo|placeholder)[^\]]{0,40}\]|"
+                          r"\b(?:todo|tbd|fixme|placeholder|xxx+|lorem ipsum)\b|"
+                          r"\b(?:example\.com|foo@bar\.com|john\.doe@|test@test\.com|123-45-6789|555-0100)")
+
+
+def _asks(text: str) -> bool:
+    return _ASKS.search(text[: _text.MAX_CHARS]) is not None
+
+
+def _det(step: Step, signal: str, what: str, quote: str, confidence: float) -> Detection:
+    return Detection(
+        type=SPEC.key, f_code=SPEC.f_code, confidence=confidence, severity="medium",
+        explanation=(f"Failed to ask for clarification at step {step.index}: {step.agent} {what} instead of "
+                     f"asking. Instruct the agent to ask (or hand back to the requester) when required "
+                     f"input is missing or ambiguous."),
+        evidence=[_text.evidence(step, quote)], detector_version=SPEC.version,
+        details={"signal": signal},
+    )
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    found: list[Detection] = []
+    for step in run.steps:
+        if _text.is_user(step):
+            continue
+        text = step.content
+        if text:
+            m = _text.any_marker(text, _ASSUME)
+            if m and not _asks(text):
+                found.append(_det(step, "assumed_missing_input",
+                                  f"filled in missing input itself (\"{_text.truncate(m.group(0), 80)}\")",
+                                  _text.excerpt(text, m.start(), m.end()), 0.7))
+        for call in step.tool_calls:
+            args = call.arguments if isinstance(call.arguments, str) else repr(call.arguments)
+            m = _PLACEHOLDER.search(args[:2000])
+            if m:
+                found.append(_det(step, "placeholder_argument",
+                                  f"called '{call.name}' with the placeholder value '{m.group(0)}'",
+                                  f"{call.name}({_text.truncate(args, 250)})", 0.75))
+                break
+        if len(found) >= 3:
+            break
+    floor = float(thresholds["min_confidence"])
+    return [d for d in found if d.confidence >= floor]
