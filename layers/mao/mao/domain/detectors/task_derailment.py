@@ -1,0 +1,122 @@
+"""F8 Task derailment: the work drifts away from the task's goal.
+
+The task (``run.task``, else the first user message), the user's messages and the first agent step
+(the plan, which is on the task by construction) define the run's anchor vocabulary. Judging single
+steps by word overlap is too noisy (a reviewer's short remark shares few words with any task), so
+the detector looks at blocks:
+
+* the run ends elsewhere: its last ``min_steps`` substantive agent steps, taken together, share
+  almost nothing with the anchor and little with everything said before them;
+* an explicit topic switch ("on a different note", "unrelated to the task") in a step that is also
+  off the anchor's vocabulary.
+
+Linear: one set intersection per step plus one per block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from mao.domain.detectors import _text
+from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
+from mao.domain.models import Detection, Run, Step
+from mao.domain.taxonomy import mode
+
+SPEC = DetectorSpec(
+    key="task_derailment",
+    name=mode("F8").name,
+    version="1.0.0",
+    f_code="F8",
+    thresholds={
+        "min_relevance": ThresholdSpec(0.04, 0.0, 1.0, "share of the tail's words tied to the task"),
+        "min_steps": ThresholdSpec(3, 1, 50, "consecutive off-topic steps that make a derailment",
+                                   integer=True),
+        "min_step_words": ThresholdSpec(8, 3, 100, "content words a step needs to be judged", integer=True),
+    },
+    fix_types=("prompt_patch", "role_instruction", "termination_condition"),
+)
+
+_SWITCH = re.compile(r"(?i)\b(?:on a (?:different|separate|side) note|unrelated to (?:the|our|this) (?:task|"
+                     r"question|request)|off[- ]topic|let'?s (?:switch|change) (?:topics?|gears|to)|"
+                     r"(?:speaking|talking) of which|instead of (?:the|our) (?:task|question|request))")
+_TRIVIAL_KINDS = ("tool", "retrieval", "embedding")
+
+
+def _task_text(run: Run) -> str:
+    if run.task:
+        return run.task
+    return next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
+
+
+def _vocab(text: str) -> set[str]:
+    """Content words plus their crude stems, so 'tests' meets 'test'."""
+    words = set(_text.content_words(text))
+    words.update(w[:-1] for w in list(words) if w.endswith("s") and len(w) > 4)
+    return words
+
+
+def _relevance(words: set[str], reference: set[str]) -> float:
+    return len(words & reference) / len(words) if words else 1.0
+
+
+def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    task = _task_text(run)
+    anchor = _vocab(task)
+    if len(anchor) < 3:
+        return []
+    floor = float(thresholds["min_relevance"])
+    need = int(thresholds["min_steps"])
+    min_words = int(thresholds["min_step_words"])
+    judged: list[tuple[Step, set[str]]] = []
+    for step in run.steps:
+        if _text.is_user(step):
+            anchor |= _vocab(step.content)  # a user may widen or redirect the task
+            continue
+        if step.kind in _TRIVIAL_KINDS or not step.content:
+            continue
+        words = _vocab(step.content)
+        if not judged and len(words) >= 3:
+            anchor |= words  # the opening plan belongs to the task
+            judged.append((step, words))
+            continue
+        if len(words) >= min_words:
+            judged.append((step, words))
+    if len(judged) < 2:
+        return []
+    stretch: list[tuple[Step, float]] = []
+    signal = ""
+    for step, words in judged[1:]:
+        m = _SWITCH.search(step.content[: _text.MAX_CHARS])
+        rel = _relevance(words, anchor)
+        if m and rel < 2 * floor:
+            stretch, signal = [(step, rel)], "explicit_switch"
+            break
+    if not stretch and len(judged) > need:
+        tail = judged[-need:]
+        before: set[str] = set(anchor)
+        for _, words in judged[:-need]:
+            before |= words
+        tail_words: set[str] = set().union(*(w for _, w in tail))
+        if (_relevance(tail_words, anchor) < floor and _relevance(tail_words, before) < 2 * floor
+                and all(_relevance(w, anchor) < 2 * floor for _, w in tail)):
+            stretch, signal = [(s, _relevance(w, anchor)) for s, w in tail], "ends_off_topic"
+    if not stretch:
+        return []
+    first, last = stretch[0][0], stretch[-1][0]
+    agents = list(dict.fromkeys(s.agent for s, _ in stretch))
+    mean = sum(r for _, r in stretch) / len(stretch)
+    confidence = 0.75 if signal == "explicit_switch" else min(0.9, 0.55 + 0.08 * len(stretch))
+    return [Detection(
+        type=SPEC.key, f_code=SPEC.f_code, confidence=round(confidence, 4),
+        severity="high" if signal == "ends_off_topic" else "medium",
+        explanation=(f"Task derailment: steps {first.index}-{last.index} ({', '.join(agents)}) drift "
+                     f"away from the task \"{_text.truncate(task, 80)}\": on average only {mean:.0%} of "
+                     f"their vocabulary relates to it"
+                     f"{' and the run ends there' if signal == 'ends_off_topic' else ''}. Restate the goal "
+                     f"to the agents and stop work that does not serve it."),
+        evidence=[_text.evidence(s, note=f"relevance {r:.2f}") for s, r in stretch[:3]],
+        detector_version=SPEC.version,
+        details={"signal": signal, "off_topic_steps": [s.index for s, _ in stretch][:50],
+                 "mean_relevance": round(mean, 3)},
+    )]
