@@ -1,0 +1,146 @@
+"""Prompt-injection check: a score in [0, 1], a verdict, the attack type and the evidence.
+
+Pipeline: :mod:`normalize` undoes disguises; the bundled linear model scores the canonical text
+(long texts in overlapping windows, so an instruction buried in a web page or tool output is not
+diluted); :mod:`injection_rules` names the attack type and marks the evidence. A strong rule can
+raise the score on its own; weak rules only label what the model found.
+
+Content that an agent *reads* (tool output, retrieved documents, web pages) is checked for
+instructions addressed to the model: an injection there is reported as indirect injection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from mao.domain.security import injection_rules as rules
+from mao.domain.security.injection_model import load
+from mao.domain.security.normalize import normalize
+
+Context = Literal["user_input", "tool_output", "retrieved", "agent_message", "system"]
+CONTENT_CONTEXTS = frozenset({"tool_output", "retrieved"})
+
+WINDOW = 800
+STEP = 600
+MAX_CHARS = 200_000
+STRONG_RULE = 0.9
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceSpan:
+    """A matched passage: offsets into the submitted text when it can be located there."""
+
+    attack_type: str
+    rule: str
+    quote: str
+    start: int | None
+    end: int | None
+    decoded: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionResult:
+    detected: bool
+    score: float
+    threshold: float
+    attack_type: str | None
+    attack_types: list[str] = field(default_factory=list)
+    evidence: list[EvidenceSpan] = field(default_factory=list)
+    obfuscation: list[str] = field(default_factory=list)
+    model_score: float = 0.0
+    context: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["score"] = round(self.score, 4)
+        out["model_score"] = round(self.model_score, 4)
+        out["threshold"] = round(self.threshold, 4)
+        return out
+
+
+def windows(text: str, size: int = WINDOW, step: int = STEP) -> list[str]:
+    """Overlapping windows cut at whitespace where possible (the text itself when short)."""
+    if len(text) <= size + (size - step):
+        return [text]
+    out: list[str] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind(" ", start + step, end)
+            end = cut if cut > start else end
+        out.append(text[start:end])
+        if end >= len(text):
+            break
+        nxt = text.rfind(" ", start + 1, start + step)
+        start = nxt + 1 if nxt > start else start + step
+    return out
+
+
+def model_score(text: str) -> float:
+    """The model's probability that a (normalised-on-the-fly) text is an injection; max over windows."""
+    model = load()
+    best = 0.0
+    for piece in windows(text[:MAX_CHARS]):
+        norm = normalize(piece)
+        best = max(best, model.score(norm.full, norm.obfuscation))
+    return best
+
+
+def _locate(original: str, quote: str) -> tuple[int | None, int | None]:
+    at = original.lower().find(quote)
+    if at < 0:
+        return None, None
+    return at, at + len(quote)
+
+
+def check(text: str, context: str | None = None) -> InjectionResult:
+    """Score one text. ``context`` says where it came from (user input, tool output, ...)."""
+    text = (text or "")[:MAX_CHARS]
+    model = load()
+    threshold = model.threshold
+    p_model = model_score(text) if text.strip() else 0.0
+
+    norm = normalize(text)
+    hits = rules.scan(norm.full)
+    strong = max((h.confidence for h in hits if h.confidence >= STRONG_RULE), default=0.0)
+    score = max(p_model, strong)
+    detected = score > threshold
+
+    evidence: list[EvidenceSpan] = []
+    types: list[str] = []
+    if detected:
+        for h in hits:
+            if h.confidence < 0.5 and len(hits) > 1:
+                continue
+            start, end = _locate(text, h.quote)
+            attack_type = h.attack_type
+            if context in CONTENT_CONTEXTS and attack_type in (rules.INSTRUCTION_OVERRIDE, rules.ROLE_HIJACK,
+                                                                rules.PROMPT_EXTRACTION, rules.DELIMITER_INJECTION):
+                attack_type = rules.INDIRECT_INJECTION
+            evidence.append(EvidenceSpan(attack_type, h.rule, h.quote[:300], start, end,
+                                         decoded=start is None))
+            if attack_type not in types:
+                types.append(attack_type)
+        if norm.decoded and any(e.decoded for e in evidence) and rules.ENCODED_PAYLOAD not in types:
+            types.insert(0, rules.ENCODED_PAYLOAD)
+        if not types:
+            types.append(rules.INDIRECT_INJECTION if context in CONTENT_CONTEXTS else rules.GENERIC)
+    return InjectionResult(
+        detected=detected,
+        score=score,
+        threshold=threshold,
+        attack_type=types[0] if types else None,
+        attack_types=types,
+        evidence=evidence,
+        obfuscation=norm.obfuscation,
+        model_score=p_model,
+        context=context,
+    )
+
+
+__all__ = ["CONTENT_CONTEXTS", "EvidenceSpan", "InjectionResult", "check", "model_score", "windows"]
