@@ -156,9 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the JSON path")
     args = parser.parse_args(argv)
 
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
     from mao.domain.formats import semconv
     from mao.domain.formats.otlp import decode_otlp
-    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     spans = generate(args.spans)
     pb_body, json_body = to_protobuf(spans), to_json(spans)
