@@ -20,6 +20,8 @@ from mao.domain.security.normalize import normalize
 
 Context = Literal["user_input", "tool_output", "retrieved", "agent_message", "system"]
 CONTENT_CONTEXTS = frozenset({"tool_output", "retrieved"})
+CORROBORATE_CONTEXTS = frozenset({"tool_output", "retrieved", "agent_message"})
+CONFIDENT_MODEL = 0.98
 
 WINDOW = 800
 STEP = 600
@@ -108,7 +110,13 @@ def check(text: str, context: str | None = None) -> InjectionResult:
     norm = normalize(text)
     hits = rules.scan(norm.full)
     strong = max((h.confidence for h in hits if h.confidence >= STRONG_RULE), default=0.0)
-    score = max(p_model, strong)
+    p_effective = p_model
+    if context in CORROBORATE_CONTEXTS and p_model < CONFIDENT_MODEL and not any(
+            h.confidence >= 0.5 for h in hits):
+        # Agent messages and tool output are full of ordinary imperatives ("search for X, then report");
+        # there the model needs an injection pattern to agree with it before a text is flagged.
+        p_effective = min(p_model, threshold)
+    score = max(p_effective, strong)
     detected = score > threshold
 
     evidence: list[EvidenceSpan] = []
