@@ -1,0 +1,1 @@
+"""Application services: domain logic combined with storage adapters."""
