@@ -16,7 +16,7 @@ from mao.domain.security.run_text import is_source_step, sources_before
 
 SPEC = DetectorSpec(
     key="grounding_failure",
-    name="Grounding failure (claims not supported by sources)",
+    name="Grounding failure",
     version="1.0.0",
     f_code="F15",
     thresholds={
