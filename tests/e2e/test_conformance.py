@@ -34,8 +34,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
         ("GET", "/operations"), ("GET", "/operations/{operation_id}"), ("POST", "/operations/{operation_id}/execute"),
         ("POST", "/operations/{operation_id}/approve"), ("POST", "/operations/{operation_id}/rollback"),
         ("GET", "/history")]},
-    *{(m, "/api/v1/tenants/{tenant_id}/settings/thresholds" + p) for m, p in [
-        ("GET", ""), ("PUT", ""), ("DELETE", ""), ("GET", "/defaults"), ("GET", "/preview")]},
     *{(m, "/api/v1/tenants/{tenant_id}/workflow-groups" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{group_id}"), ("PUT", "/{group_id}"), ("DELETE", "/{group_id}"),
         ("POST", "/{group_id}/workflows"), ("POST", "/{group_id}/auto-detect")]},

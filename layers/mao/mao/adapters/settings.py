@@ -74,7 +74,8 @@ def put_thresholds(tenant_id: str, stored: StoredThresholds) -> StoredThresholds
                          global_overrides=stored.global_overrides,
                          framework_overrides={fw: v for fw, v in stored.framework_overrides.items() if v},
                          updated_at=utcnow())
-    item.version = stored.version
+    if stored.version is not None:
+        item.version = stored.version
     try:
         item.save()
     except PutError as exc:
