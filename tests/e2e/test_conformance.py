@@ -50,9 +50,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
         ("POST", "/webhook"), ("POST", "/instances"), ("GET", "/instances"), ("POST", "/agents"),
         ("GET", "/agents"), ("GET", "/stream")]},
     ("POST", "/api/v1/traces/claude-code/ingest"),
-    *{("POST", f"/api/v1/security/{x}") for x in ("injection/check", "hallucination/check", "overflow/check",
-                                                  "cost/calculate")},
-    ("GET", "/api/v1/security/models"),
     *{(m, "/api/v1/import-jobs" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{import_job_id}"), ("GET", "/{import_job_id}/results"),
         ("DELETE", "/{import_job_id}")]},
