@@ -17,19 +17,9 @@ pytestmark = pytest.mark.e2e
 REFERENCE = REPO_ROOT / "docs" / "api-reference.md"  # the product's API contract, kept in the repo
 
 NOT_YET_BUILT: set[tuple[str, str]] = {
-    *{(m, "/api/v1/tenants/{tenant_id}/traces" + p) for m, p in [
-        ("POST", "/ingest"), ("GET", ""), ("GET", "/{trace_id}"), ("GET", "/{trace_id}/states"),
-        ("POST", "/{trace_id}/analyze")]},
-    *{(m, "/api/v1/tenants/{tenant_id}/conversations" + p) for m, p in [
-        ("POST", "/ingest"), ("GET", ""), ("GET", "/{conversation_id}"), ("GET", "/{conversation_id}/turns"),
-        ("POST", "/{conversation_id}/analyze")]},
     *{(m, "/api/v1/tenants/{tenant_id}/detections" + p) for m, p in [
-        ("GET", ""), ("GET", "/{detection_id}"), ("POST", "/{detection_id}/validate"),
         ("GET", "/{detection_id}/fixes"), ("POST", "/{detection_id}/fixes/{fix_id}/apply")]},
-    ("GET", "/api/v1/tenants/{tenant_id}/agents"),
     *{("GET", f"/api/v1/tenants/{{tenant_id}}/analytics/{x}") for x in ("loops", "cost", "quality")},
-    *{(m, "/api/v1/tenants/{tenant_id}/feedback" + p) for m, p in [
-        ("POST", ""), ("GET", "/stats"), ("GET", "/recommendations"), ("GET", "")]},
     *{(m, "/api/v1/tenants/{tenant_id}/healing" + p) for m, p in [
         ("GET", "/operations"), ("GET", "/operations/{operation_id}"), ("POST", "/operations/{operation_id}/execute"),
         ("POST", "/operations/{operation_id}/approve"), ("POST", "/operations/{operation_id}/rollback"),
@@ -49,7 +39,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
     *{(m, "/api/v1/openclaw" + p) for m, p in [
         ("POST", "/webhook"), ("POST", "/instances"), ("GET", "/instances"), ("POST", "/agents"),
         ("GET", "/agents"), ("GET", "/stream")]},
-    ("POST", "/api/v1/traces/claude-code/ingest"),
     *{(m, "/api/v1/import-jobs" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{import_job_id}"), ("GET", "/{import_job_id}/results"),
         ("DELETE", "/{import_job_id}")]},
