@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import string
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -22,7 +23,7 @@ from mao.domain.models import Evidence, Step
 MAX_CHARS = 4000  # work cap per text: longer texts are judged by their first MAX_CHARS characters
 QUOTE_CHARS = 300
 
-_WORD = re.compile(r"[a-z0-9_]+(?:['.][a-z0-9_]+)*")
+_WORD = re.compile(r"\w+(?:['.]\w+)*")
 _SPACE = re.compile(r"\s+")
 _DIGITS = re.compile(r"\d+")
 
@@ -39,6 +40,27 @@ must shall get got make made use using used one two also need needs like see
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
+_PUNCT = str.maketrans({c: " " for c in string.punctuation if c not in "_'"})
+_DIGIT_MASK = str.maketrans({c: "#" for c in string.digits})
+
+
+@lru_cache(maxsize=65536)
+def lower(text: str) -> str:
+    """The lower-cased text, capped at ``MAX_CHARS`` (memoised: every detector reads it)."""
+    return text[:MAX_CHARS].lower()
+
+
+@lru_cache(maxsize=65536)
+def word_set(text: str) -> frozenset[str]:
+    """Distinct lower-case words (punctuation split off): the cheapest bag of words, C speed."""
+    return frozenset(lower(text).translate(_PUNCT).split())
+
+
+def has_any(text: str, triggers: frozenset[str]) -> bool:
+    """Whether the text contains any of the trigger words: a cheap gate before a regex."""
+    return not word_set(text).isdisjoint(triggers)
+
+
 def normalize(text: str) -> str:
     """Lower-case, whitespace collapsed, capped at ``MAX_CHARS``."""
     return _SPACE.sub(" ", text[:MAX_CHARS].lower()).strip()
@@ -50,10 +72,10 @@ def tokens(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text[:MAX_CHARS].lower()))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=65536)
 def content_words(text: str) -> frozenset[str]:
-    """Distinct tokens that carry meaning: no stopwords, no one- or two-letter tokens, no numbers."""
-    return frozenset(t for t in tokens(text) if len(t) > 2 and t not in STOPWORDS and not t.isdigit())
+    """Distinct words that carry meaning: no stopwords, no one- or two-letter words, no numbers."""
+    return frozenset(w for w in word_set(text) if len(w) > 2 and not w.isdigit()) - STOPWORDS
 
 
 @lru_cache(maxsize=32768)
@@ -67,7 +89,7 @@ def shingles(text: str, k: int = 3) -> frozenset[int]:
     return frozenset(hash(toks[i:i + k]) for i in range(len(toks) - k + 1))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=65536)
 def numbers(text: str) -> tuple[str, ...]:
     """The numbers in the text, in order: a changed count or page number is progress, not a repeat."""
     return tuple(_DIGITS.findall(text[:MAX_CHARS]))
@@ -92,14 +114,13 @@ def similarity(a: str, b: str, k: int = 3) -> float:
     return jaccard(shingles(a, k), shingles(b, k))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=65536)
 def fingerprint(text: str) -> str:
-    """Stable 16-hex fingerprint of the text's tokens with numbers masked ("" for empty text)."""
-    toks = tokens(text)
-    if not toks:
+    """Stable 16-hex fingerprint of the words with numbers masked ("" for text without words)."""
+    words = lower(text).translate(_PUNCT).translate(_DIGIT_MASK).split()
+    if not words:
         return ""
-    joined = " ".join(_DIGITS.sub("#", t) for t in toks)
-    return hashlib.blake2b(joined.encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()
 
 
 def truncate(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -178,3 +199,22 @@ def made_progress(a: Step, b: Step) -> bool:
 def step_label(step: Step) -> str:
     """How an explanation names a step: "step 4 (coder)"."""
     return f"step {step.index} ({step.agent})"
+
+
+def near_duplicate(a: str, b: str, threshold: float) -> bool:
+    """Whether two texts say the same thing: equal numbers, and the same words in roughly the same order.
+
+    Cheap tests first: a changed number (a page, batch or count) is progress, not a repeat; equal
+    fingerprints are a repeat; word sets whose sizes alone rule out a Jaccard of ``threshold`` are
+    not. Only the rare survivors pay for shingles, which tell a reworded repeat (a word inserted or
+    dropped) from the same words in another order.
+    """
+    if numbers(a) != numbers(b):
+        return False
+    if fingerprint(a) == fingerprint(b):
+        return bool(fingerprint(a))
+    wa, wb = word_set(a), word_set(b)
+    small, big = sorted((len(wa), len(wb)))
+    if small < threshold * big or jaccard(wa, wb) < threshold:
+        return False
+    return similarity(a, b) >= 0.5

@@ -54,6 +54,13 @@ _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\by
                           r"\b(?:example\.com|foo@bar\.com|john\.doe@|test@test\.com|123-45-6789|555-0100)")
 
 
+_ASSUME_TRIGGERS = frozenset([
+    "assume", "assuming", "guess", "specify", "specified", "mention", "mentioned", "provide",
+    "provided", "given", "stated", "state", "include", "included", "without", "absence", "default",
+    "unclear", "pick", "choose", "chose", "picked", "went", "go"
+])
+
+
 def _asks(text: str) -> bool:
     return _ASKS.search(text[: _text.MAX_CHARS]) is not None
 
@@ -75,7 +82,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         if _text.is_user(step):
             continue
         text = step.content
-        if text:
+        if text and _text.has_any(text, _ASSUME_TRIGGERS):
             m = _text.any_marker(text, _ASSUME)
             if m and not _asks(text):
                 found.append(_det(step, "assumed_missing_input",

@@ -53,6 +53,13 @@ _WORK_QUEUE = re.compile(r"(?i)pending|queue|todo|to_do|remaining|backlog|inbox|
                          r"warning|buffer|tmp|temp|scratch|current|next")
 
 
+_RESTART_TRIGGERS = frozenset([
+    "start", "begin", "starting", "restart", "restarting", "over", "scratch", "fresh", "new",
+    "anew", "afresh"
+])
+_GREETING_TRIGGERS = frozenset(["hi", "hello", "hey", "greetings", "welcome"])
+
+
 def _collapsed(prev: dict[str, Any], cur: dict[str, Any]) -> str | None:
     for key, old in prev.items():
         if key not in cur or _WORK_QUEUE.search(key):
@@ -97,22 +104,21 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             continue
         text = step.content
         if progress >= need:
-            m = _text.any_marker(text, _RESTART)
+            m = _text.any_marker(text, _RESTART) if _text.has_any(text, _RESTART_TRIGGERS) else None
             if m:
                 return [_det(step, "explicit_restart", 0.8, "started the work over",
                              _text.excerpt(text, m.start(), m.end()))]
-            m = _GREETING.search(text[:400])
+            m = _GREETING.match(text[:400]) if _text.has_any(text, _GREETING_TRIGGERS) else None
             if m:
                 return [_det(step, "greeting", 0.75, "greeted as if the conversation were just beginning",
                              _text.excerpt(text, m.start(), m.end()))]
             for first in opening:
-                if (len(_text.tokens(text)) >= 8 and _text.numbers(text) == _text.numbers(first.content)
-                        and _text.similarity(text, first.content) >= similar):
+                if len(_text.word_set(text)) >= 8 and _text.near_duplicate(text, first.content, similar):
                     return [_det(step, "restated_opening", 0.7,
                                  f"re-issued the opening message of step {first.index} as if nothing "
                                  f"had been done since", opening_step=first.index)]
         if len(opening) < 2:
             opening.append(step)
-        if len(_text.tokens(text)) >= 4:
+        if len(_text.word_set(text)) >= 4:
             progress += 1
     return []

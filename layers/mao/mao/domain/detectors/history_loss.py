@@ -46,6 +46,12 @@ _AMNESIA = [re.compile(p, re.IGNORECASE) for p in (
     r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b",
     r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b",
 )]
+# words one of the amnesia patterns needs: the regexes only run on steps that contain one
+_AMNESIA_TRIGGERS = frozenset([
+    "previous", "prior", "earlier", "past", "remind", "repeat", "original", "initial", "beginning",
+    "start", "discussed", "talked", "covered", "decided", "agreed", "context", "history", "recall",
+    "remember", "like", "provide", "share", "tell"
+])
 _ANSWER_WINDOW = 30  # steps after a question searched for its answer
 _ASKED_WINDOW = 60  # earlier questions remembered
 _QUESTION = re.compile(r"[^.!?\n]{8,300}\?")
@@ -58,7 +64,7 @@ def _amnesia(run: Run, min_prior: int) -> list[tuple[Step, re.Match[str]]]:
         if _text.is_user(step):
             prior_steps += 1 if step.content.strip() else 0
             continue
-        if prior_steps >= min_prior and step.content:
+        if prior_steps >= min_prior and step.content and _text.has_any(step.content, _AMNESIA_TRIGGERS):
             m = _text.any_marker(step.content, _AMNESIA)
             if m:
                 hits.append((step, m))

@@ -32,7 +32,7 @@ SPEC = DetectorSpec(
         "min_repeats": ThresholdSpec(3, 2, 50, "same step by one agent in a row, counting the first",
                                      integer=True),
         "min_cycles": ThresholdSpec(3, 2, 50, "rounds of a repeating multi-agent cycle", integer=True),
-        "similarity": ThresholdSpec(0.85, 0.5, 1.0, "shingle Jaccard at which two steps count as the same"),
+        "similarity": ThresholdSpec(0.85, 0.5, 1.0, "word Jaccard at which two steps count as the same"),
         "retry_storm_min": ThresholdSpec(4, 2, 100, "failed calls of one tool with no success between",
                                          integer=True),
         "max_period": ThresholdSpec(4, 2, 8, "longest cycle (in steps) looked for", integer=True),
@@ -56,17 +56,7 @@ def _signature(step: Step) -> str:
 def _same(a: Step, b: Step, sig_a: str, sig_b: str, threshold: float) -> bool:
     if a.agent != b.agent or not sig_a or not sig_b or _text.made_progress(a, b):
         return False
-    if _text.numbers(sig_a) != _text.numbers(sig_b):
-        return False  # a changed page, batch or count number is progress
-    if _text.fingerprint(sig_a) == _text.fingerprint(sig_b):
-        return True
-    shingle_sim = _text.similarity(sig_a, sig_b)
-    if shingle_sim >= threshold:
-        return True
-    # a word inserted or dropped breaks a few shingles; the same vocabulary still means the same step
-    words_a, words_b = _text.content_words(sig_a), _text.content_words(sig_b)
-    return (shingle_sim >= 0.5 and min(len(words_a), len(words_b)) >= 5
-            and _text.jaccard(words_a, words_b) >= threshold)
+    return _text.near_duplicate(sig_a, sig_b, threshold)
 
 
 def _failed_tools(step: Step) -> list[str]:
@@ -85,7 +75,8 @@ def _candidates(run: Run, sigs: list[str], t: Mapping[str, float]) -> list[tuple
     for period in range(1, int(t["max_period"]) + 1):
         streak = 0
         for i in range(period, len(steps) + 1):
-            same = i < len(steps) and _same(steps[i], steps[i - period], sigs[i], sigs[i - period], threshold)
+            same = (i < len(steps) and steps[i].agent == steps[i - period].agent
+                    and _same(steps[i], steps[i - period], sigs[i], sigs[i - period], threshold))
             if same:
                 streak += 1
                 continue
@@ -93,7 +84,7 @@ def _candidates(run: Run, sigs: list[str], t: Mapping[str, float]) -> list[tuple
                 first, last = i - streak - period, i - 1
                 rounds = (streak + period) // period
                 block = steps[first:last + 1]
-                short = all(len(_text.tokens(sigs[s.index])) < _MIN_TOKENS for s in block)
+                short = all(len(_text.word_set(sigs[s.index])) < _MIN_TOKENS for s in block)
                 need = min_repeats if period == 1 else min_cycles
                 if short:
                     need *= 2

@@ -52,6 +52,9 @@ _SELF_APPROVAL = re.compile(r"(?i)\b(?:i approve|approved\b|lgtm\b|looks good to
                             r"no (?:further )?review (?:is )?needed)")
 
 
+_APPROVAL_TRIGGERS = frozenset(["approve", "approved", "lgtm", "looks", "ready", "review", "needed"])
+
+
 def _role(agent: str) -> str | None:
     parts = [p.lower() for p in _SPLIT.split(agent) if p]
     for role, words in _ROLE_WORDS.items():
@@ -104,7 +107,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             continue
         role = roles[step.agent]
         text = step.content
-        if role in ("reviewer", "planner") and present & {"coder", "writer"} and text:
+        if role in ("reviewer", "planner") and present & {"coder", "writer"} and "```" in text:
             lines = _code_lines(text)
             if lines >= min_lines:
                 coder = next(a for a, r in roles.items() if r in ("coder", "writer"))
@@ -119,7 +122,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                                f"Role violation: {step.agent} (a planner) ran '{tools[0]}' itself at step "
                                f"{step.index} instead of delegating to the executing agent.", 0.7,
                                _text.tool_signature(step), tool=tools[0]))
-        if text and role != "planner":
+        if role != "planner" and "\n" in text and ":" in text:
             # "Name: ..." on a later line of the message is a turn written for that agent; at the very start
             # it addresses them, and planners legitimately assign work by name
             for m in speaker.finditer(text[: _text.MAX_CHARS]):
@@ -131,7 +134,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                                f"{step.index}, speaking for another agent.", 0.8,
                                _text.excerpt(text, m.start(), m.end()), impersonated=other))
                 break
-        if role in ("coder", "writer") and "reviewer" in present and text:
+        if role in ("coder", "writer") and "reviewer" in present and _text.has_any(text, _APPROVAL_TRIGGERS):
             m = _SELF_APPROVAL.search(text[: _text.MAX_CHARS])
             if m:
                 add(_detection("self_approval", step,

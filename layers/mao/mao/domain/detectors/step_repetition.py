@@ -27,8 +27,9 @@ SPEC = DetectorSpec(
     f_code="F3",
     thresholds={
         "min_repeats": ThresholdSpec(2, 1, 50, "repeated steps needed for a detection", integer=True),
-        "similarity": ThresholdSpec(0.85, 0.5, 1.0, "shingle Jaccard at which two steps count as the same"),
-        "min_tokens": ThresholdSpec(6, 1, 100, "shorter messages are never counted as repeats", integer=True),
+        "similarity": ThresholdSpec(0.85, 0.5, 1.0, "word Jaccard at which two steps count as the same"),
+        "min_tokens": ThresholdSpec(6, 1, 100, "messages with fewer distinct words never count as repeats",
+                                    integer=True),
         "window": ThresholdSpec(8, 2, 100, "earlier steps of the same agent compared with each step",
                                 integer=True),
     },
@@ -44,30 +45,30 @@ def _signature(step: Step) -> str:
     return step.content or calls
 
 
-def _same(sig_a: str, sig_b: str, threshold: float) -> bool:
-    if _text.numbers(sig_a) != _text.numbers(sig_b):
-        return False
-    return _text.fingerprint(sig_a) == _text.fingerprint(sig_b) or _text.similarity(sig_a, sig_b) >= threshold
-
-
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     threshold = float(thresholds["similarity"])
     min_tokens = int(thresholds["min_tokens"])
     window = int(thresholds["window"])
-    recent: dict[str, deque[tuple[Step, str]]] = {}
+    # Only steps with the same numbers can repeat each other, so earlier steps are bucketed by agent and
+    # numbers; a bucket keeps the agent's last ``window`` such steps, tagged with the agent's step count.
+    recent: dict[tuple[str, tuple[str, ...]], deque[tuple[int, Step, str]]] = {}
+    counts: dict[str, int] = {}
     repeats: list[tuple[Step, Step, str]] = []  # (repeat, original, signature)
     for step in run.steps:
         if _text.is_user(step):
             continue
         sig = _signature(step)
-        if not sig or (not step.tool_calls and len(_text.tokens(sig)) < min_tokens):
+        if not sig or (not step.tool_calls and len(_text.word_set(sig)) < min_tokens):
             continue
-        history = recent.setdefault(step.agent, deque(maxlen=window))
-        for earlier, earlier_sig in reversed(history):
-            if not _text.made_progress(earlier, step) and _same(sig, earlier_sig, threshold):
+        ordinal = counts[step.agent] = counts.get(step.agent, 0) + 1
+        bucket = recent.setdefault((step.agent, _text.numbers(sig)), deque(maxlen=window))
+        for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
+            if ordinal - earlier_ordinal > window:
+                break
+            if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
                 repeats.append((step, earlier, sig))
                 break
-        history.append((step, sig))
+        bucket.append((ordinal, step, sig))
     if len(repeats) < int(thresholds["min_repeats"]):
         return []
     by_agent: dict[str, list[tuple[Step, Step, str]]] = {}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -49,14 +50,23 @@ def _task_text(run: Run) -> str:
     return next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
 
 
+_SWITCH_TRIGGERS = frozenset([
+    "note", "unrelated", "topic", "topics", "switch", "change", "speaking", "talking", "instead",
+    "gears"
+])
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> frozenset[str]:
+    """Content words with a crude singular, so 'tests' meets 'test'."""
+    return frozenset(w[:-1] if w.endswith("s") and len(w) > 4 else w for w in _text.content_words(text))
+
+
 def _vocab(text: str) -> set[str]:
-    """Content words plus their crude stems, so 'tests' meets 'test'."""
-    words = set(_text.content_words(text))
-    words.update(w[:-1] for w in list(words) if w.endswith("s") and len(w) > 4)
-    return words
+    return set(_words(text))
 
 
-def _relevance(words: set[str], reference: set[str]) -> float:
+def _relevance(words: set[str] | frozenset[str], reference: set[str]) -> float:
     return len(words & reference) / len(words) if words else 1.0
 
 
@@ -68,39 +78,44 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     floor = float(thresholds["min_relevance"])
     need = int(thresholds["min_steps"])
     min_words = int(thresholds["min_step_words"])
-    judged: list[tuple[Step, set[str]]] = []
+    # Cheap pass: which steps are judged at all (enough distinct words); vocabularies are built only
+    # for the few steps a verdict needs (the opening plan, explicit switches, the tail).
+    judged: list[Step] = []
     for step in run.steps:
         if _text.is_user(step):
             anchor |= _vocab(step.content)  # a user may widen or redirect the task
             continue
         if step.kind in _TRIVIAL_KINDS or not step.content:
             continue
-        words = _vocab(step.content)
-        if not judged and len(words) >= 3:
-            anchor |= words  # the opening plan belongs to the task
-            judged.append((step, words))
-            continue
-        if len(words) >= min_words:
-            judged.append((step, words))
+        size = len(_text.word_set(step.content))
+        if not judged and size >= 3:
+            anchor |= _words(step.content)  # the opening plan belongs to the task
+            judged.append(step)
+        elif size >= min_words:
+            judged.append(step)
     if len(judged) < 2:
         return []
     stretch: list[tuple[Step, float]] = []
     signal = ""
-    for step, words in judged[1:]:
+    for step in judged[1:]:
+        if not _text.has_any(step.content, _SWITCH_TRIGGERS):
+            continue
         m = _SWITCH.search(step.content[: _text.MAX_CHARS])
-        rel = _relevance(words, anchor)
+        rel = _relevance(_words(step.content), anchor)
         if m and rel < 2 * floor:
             stretch, signal = [(step, rel)], "explicit_switch"
             break
     if not stretch and len(judged) > need:
-        tail = judged[-need:]
-        before: set[str] = set(anchor)
-        for _, words in judged[:-need]:
-            before |= words
-        tail_words: set[str] = set().union(*(w for _, w in tail))
-        if (_relevance(tail_words, anchor) < floor and _relevance(tail_words, before) < 2 * floor
+        tail = [(s, _words(s.content)) for s in judged[-need:]]
+        tail = [(s, w) for s, w in tail if len(w) >= min_words // 2] if tail else tail
+        tail_words: set[str] = set().union(*(w for _, w in tail)) if tail else set()
+        if (len(tail) == need and _relevance(tail_words, anchor) < floor
                 and all(_relevance(w, anchor) < 2 * floor for _, w in tail)):
-            stretch, signal = [(s, _relevance(w, anchor)) for s, w in tail], "ends_off_topic"
+            before: set[str] = set(anchor)
+            for s in judged[:-need]:
+                before |= _words(s.content)
+            if _relevance(tail_words, before) < 2 * floor:
+                stretch, signal = [(s, _relevance(w, anchor)) for s, w in tail], "ends_off_topic"
     if not stretch:
         return []
     first, last = stretch[0][0], stretch[-1][0]

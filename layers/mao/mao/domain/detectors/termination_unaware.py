@@ -52,11 +52,17 @@ _LIMIT = re.compile(r"(?i)\b(?:max(?:imum)?[ _-]?(?:number of )?(?:turns?|rounds
                     r"\b(?:reached|exceeded|hit)\b|GraphRecursionError|max_turns_exceeded")
 
 
+_DONE_TRIGGERS = frozenset([
+    "terminate", "task", "final", "done", "goal", "objective", "further", "completes", "concludes"
+])
+
+
 def _substantive(step: Step, min_tokens: int) -> bool:
     text = _text.step_text(step)
-    if not text or len(_text.tokens(text)) < min_tokens:
+    size = len(_text.word_set(text)) if text else 0
+    if size < min_tokens:
         return False
-    return not (_CLOSING.match(text) and len(_text.tokens(text)) < 3 * min_tokens)
+    return not (size < 3 * min_tokens and _CLOSING.match(text))
 
 
 def _after_completion(run: Run, t: Mapping[str, float]) -> Detection | None:
@@ -79,7 +85,7 @@ def _after_completion(run: Run, t: Mapping[str, float]) -> Detection | None:
                 extra.append(step)
                 if len(extra) >= need and (best is None or len(extra) > len(best[2])):
                     best = (done_at, match, list(extra), claims)  # type: ignore[arg-type]
-        m = _text.any_marker(text, _DONE) if text else None
+        m = _text.any_marker(text, _DONE) if text and _text.has_any(text, _DONE_TRIGGERS) else None
         if m:
             claims += 1
             if done_at is None:
