@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from mao.domain import analysis
 from mao.domain.detectors import loop
 from mao.domain.models import Detection, Evidence

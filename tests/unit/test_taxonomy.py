@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import pytest
+
 from mao.domain.detectors.registry import DETECTOR_MODULES
 from mao.domain.taxonomy import BY_CODE, BY_MAST_ID, FAILURE_MODES, mode
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from _detection_fixtures import check_detection_shape, fixtures, healthy, run_detector
+
 from mao.domain.detectors import loop
 from mao.eval.fixtures import run_from_fixture
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mao.eval.fixtures import load_fixtures, run_from_fixture
 
 
