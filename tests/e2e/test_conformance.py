@@ -42,13 +42,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
     *{(m, "/api/v1/import-jobs" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{import_job_id}"), ("GET", "/{import_job_id}/results"),
         ("DELETE", "/{import_job_id}")]},
-    *{(m, "/api/v1/metrics" + p) for m, p in [
-        ("GET", ""), ("GET", "/json"), ("POST", "/datadog/flush"), ("GET", "/datadog/dashboard")]},
-    *{(m, "/api/v1/billing" + p) for m, p in [
-        ("GET", "/plans"), ("POST", "/checkout"), ("GET", "/portal"), ("GET", "/status"),
-        ("POST", "/webhooks/stripe")]},
-    ("GET", "/api/v1/benchmarks"),
-    ("GET", "/api/v1/diagnostics/detector-status"),
 }
 
 
