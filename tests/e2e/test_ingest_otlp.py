@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 
 import pytest
-from mao.domain.pricing import cost_usd
 
+from mao.domain.pricing import cost_usd
 from tests.e2e.conftest import Tenant
 
 pytestmark = pytest.mark.e2e
