@@ -32,7 +32,7 @@ SPEC = DetectorSpec(
 )
 
 _ASSUME = [re.compile(p, re.IGNORECASE) for p in (
-    r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b",
+    r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b",
     r"\bassuming (?:that |the |you |it |this |a |an )",
     r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
     r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"

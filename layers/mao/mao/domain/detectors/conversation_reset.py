@@ -4,8 +4,9 @@ Signals (only after real work has happened, ``min_progress_steps`` substantive a
 
 * an explicit restart ("let's start over", "starting from scratch", "restarting the task");
 * an opening greeting in the middle of the work ("Hello! How can I help you today?");
-* an agent re-issuing the run's opening message almost word for word (the initial plan or task
-  brief), as if nothing had been done since;
+* an agent re-issuing the run's opening message almost word for word, when that message restates
+  the task (the initial brief), as if nothing had been done since (a repeated tool output or canned
+  reply is repetition, not a reset);
 * a recorded state collapsing: a list or counter in the state that had grown falls back to empty
   or zero (only when states are recorded; a missing state is never read as a reset).
 """
@@ -91,6 +92,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     similar = float(thresholds["restate_similarity"])
     opening: list[Step] = []
     progress = 0
+    task = run.task or next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
+    task_words = _text.content_words(task)
     prev_state: dict[str, Any] | None = None
     for step in run.steps:
         if step.state:
@@ -113,7 +116,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                 return [_det(step, "greeting", 0.75, "greeted as if the conversation were just beginning",
                              _text.excerpt(text, m.start(), m.end()))]
             for first in opening:
-                if len(_text.word_set(text)) >= 8 and _text.near_duplicate(text, first.content, similar):
+                if (task_words and len(_text.word_set(text)) >= 8
+                        and _text.containment(task_words, _text.content_words(text)) >= 0.5
+                        and _text.near_duplicate(text, first.content, similar)):
                     return [_det(step, "restated_opening", 0.7,
                                  f"re-issued the opening message of step {first.index} as if nothing "
                                  f"had been done since", opening_step=first.index)]

@@ -4,8 +4,9 @@ Two signals, both linear in the run:
 
 * amnesia statements: an agent, after real work has happened, says it has no previous context,
   asks to be reminded of the task, or asks what it should work on;
-* re-asking: an agent asks a question that was already asked earlier (mostly the same content
-  words) and that someone else replied to in between.
+* re-asking: an agent asks someone ("you") a question that an agent already asked earlier (mostly
+  the same content words) and that someone else replied to in between. Restating the user's question (as plans do)
+  and quoted questions (a typed search, a cited message) are not re-asking.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ _AMNESIA_TRIGGERS = frozenset([
 ])
 _ANSWER_WINDOW = 30  # steps after a question searched for its answer
 _ASKED_WINDOW = 60  # earlier questions remembered
+_QUOTED = re.compile(r"[\"'\u2018\u2019\u201c\u201d`\[\]/=]|\btyped\b|\bsearch(?:ed)? for\b")
+_ADDRESSED = re.compile(r"(?i)\byou(?:r)?\b")  # a question put to someone, not one quoted from a page
+_MAX_ASKING_CHARS = 1500
+_SHORT_MESSAGE = 600  # in a message this short every question is the agent's own
 _QUESTION = re.compile(r"[^.!?\n]{8,300}\?")
 
 
@@ -77,21 +82,28 @@ def _reasks(run: Run, t: Mapping[str, float]) -> list[tuple[Step, Step, str]]:
     """(re-asking step, step that asked first, question) for answered questions asked again."""
     overlap = float(t["reask_overlap"])
     min_words = int(t["min_question_words"])
+    task = run.task or next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
+    task_words = _text.content_words(task)
     asked: list[tuple[Step, frozenset[str], str]] = []
     found = []
     steps = run.steps
     for step in steps:
-        if not step.content or "?" not in step.content:
-            continue
-        questions = [m.group(0).strip() for m in _QUESTION.finditer(step.content[: _text.MAX_CHARS])][:5]
+        if not step.content or "?" not in step.content or len(step.content) > _MAX_ASKING_CHARS:
+            continue  # long messages relay pages and documents; their questions are not the agent's
+        short = len(step.content) <= _SHORT_MESSAGE
+        # quoted questions (a search typed, a message cited) are not the agent asking
+        questions = [q for q in (m.group(0).strip() for m in _QUESTION.finditer(step.content[: _text.MAX_CHARS]))
+                     if (short or _ADDRESSED.search(q)) and not _QUOTED.search(q)][:5]
         for q in questions:
             words = _text.content_words(q)
-            if len(words) < min_words:
-                continue
+            if len(words) < min_words or _text.containment(words, task_words) >= overlap:
+                continue  # too short to compare, or the task's own question restated (as plans do)
             if not _text.is_user(step):
                 for earlier, earlier_words, _ in asked:
                     if earlier.index == step.index or _text.containment(words, earlier_words) < overlap:
                         continue
+                    if _text.is_user(earlier):
+                        continue  # agents restate the user's question in their plans: not a re-ask
                     answered = any(
                         s.agent != earlier.agent and len(_text.tokens(s.content)) >= 2
                         for s in steps[earlier.index + 1: min(step.index, earlier.index + _ANSWER_WINDOW)])

@@ -52,6 +52,7 @@ _SELF_APPROVAL = re.compile(r"(?i)\b(?:i approve|approved\b|lgtm\b|looks good to
                             r"no (?:further )?review (?:is )?needed)")
 
 
+_TURN_ROLE_NAMES = frozenset({"reviewer", "critic", "planner", "coder", "tester", "verifier", "orchestrator"})
 _APPROVAL_TRIGGERS = frozenset(["approve", "approved", "lgtm", "looks", "ready", "review", "needed"])
 
 
@@ -88,8 +89,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     roles = {a: _role(a) for a in agents}
     present = set(roles.values())
     min_lines = int(thresholds["min_code_lines"])
-    # names a message may not write turns for: the run's agents and the usual role names
-    role_names = {w for words in _ROLE_WORDS.values() for w in words if len(w) >= 5}
+    # names a message may not write turns for: the run's agents and the usual chat role names (not words
+    # such as "Author:" or "Director:", which web pages and documents quoted in a message use)
+    role_names = _TURN_ROLE_NAMES
     names = sorted({a for a in agents if len(a) >= 3} | role_names, key=len, reverse=True)
     speaker = re.compile(r"(?im)^[ \t>*_\[]*(" + "|".join(re.escape(a) for a in names)
                          + r")[\]*_ \t]*:\s*\S")
