@@ -27,18 +27,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
     *{(m, "/api/v1/tenants/{tenant_id}/workflow-groups" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{group_id}"), ("PUT", "/{group_id}"), ("DELETE", "/{group_id}"),
         ("POST", "/{group_id}/workflows"), ("POST", "/{group_id}/auto-detect")]},
-    *{(m, "/api/v1/n8n" + p) for m, p in [
-        ("POST", "/webhook"), ("POST", "/workflows"), ("GET", "/workflows"), ("POST", "/sync"),
-        ("GET", "/sync/status"), ("POST", "/discover"), ("GET", "/stream")]},
-    *{(m, "/api/v1/dify" + p) for m, p in [
-        ("POST", "/webhook"), ("POST", "/instances"), ("GET", "/instances"), ("POST", "/apps"), ("GET", "/apps"),
-        ("GET", "/stream")]},
-    *{(m, "/api/v1/langgraph" + p) for m, p in [
-        ("POST", "/webhook"), ("POST", "/deployments"), ("GET", "/deployments"), ("POST", "/assistants"),
-        ("GET", "/assistants"), ("GET", "/stream")]},
-    *{(m, "/api/v1/openclaw" + p) for m, p in [
-        ("POST", "/webhook"), ("POST", "/instances"), ("GET", "/instances"), ("POST", "/agents"),
-        ("GET", "/agents"), ("GET", "/stream")]},
     *{(m, "/api/v1/import-jobs" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{import_job_id}"), ("GET", "/{import_job_id}/results"),
         ("DELETE", "/{import_job_id}")]},
