@@ -217,7 +217,9 @@ def build_results(data_dir: Path, fixtures_dir: Path, progress: bool = True,
         "run_date": now.date().isoformat(),
         "generated_at": now.isoformat(timespec="seconds"),
         "fixtures": {"dir": "tests/fixtures/detection", "healthy_runs": healthy_runs,
-                     "note": "healthy runs count as negatives for every detector"},
+                     "note": ("hand-written development fixtures, written alongside the detectors: their scores "
+                              "are in-sample checks, not held-out accuracy; healthy runs count as negatives "
+                              "for every detector")},
         "small_sample_threshold": SMALL_SAMPLE,
         "detectors": detectors,
         "f_codes": f_codes,
