@@ -160,17 +160,59 @@ def new_span_item(tenant_id: str, span: Span, body: str, content_hash: str) -> S
                      content_hash=content_hash, body=body)
 
 
-def item_span(item: SpanModel) -> Span:
-    return span_from_dict(loads(item.body))
+def item_span(item: SpanModel, resolve_refs: bool = False) -> Span:
+    """The span of a stored item. A body kept whole in S3 is fetched; with ``resolve_refs`` the
+    values offloaded to S3 are put back too (otherwise they stay ``{"$ref": ...}`` markers)."""
+    data = loads(item.body)
+    ref = data.get("$body_ref")
+    if ref:
+        from mao.adapters import blobs
+
+        data = loads(blobs.get_bytes(blobs.key_of(ref)))
+    span = span_from_dict(data)
+    if resolve_refs:
+        _resolve_refs(span)
+    return span
+
+
+OFFLOADED_TEXT = "[offloaded: "
+
+
+def _resolve_refs(span: Span) -> None:
+    from mao.adapters import blobs
+
+    def fetch(ref: str) -> Any:
+        text = blobs.get_bytes(blobs.key_of(ref)).decode()
+        if text[:1] in "{[":
+            try:
+                return loads(text)
+            except ValueError:
+                return text
+        return text
+
+    for key, value in list(span.attributes.items()):
+        if isinstance(value, dict) and "$ref" in value:
+            span.attributes[key] = fetch(value["$ref"])
+    for name in ("input_text", "output_text"):
+        value = getattr(span, name)
+        if isinstance(value, str) and value.startswith(OFFLOADED_TEXT) and value.endswith("]"):
+            fetched = fetch(value[len(OFFLOADED_TEXT):-1])
+            setattr(span, name, fetched if isinstance(fetched, str) else dumps(fetched))
+    if isinstance(span.state, dict) and "$ref" in span.state:
+        fetched = fetch(span.state["$ref"])
+        span.state = fetched if isinstance(fetched, dict) else {"value": fetched}
 
 
 def iter_span_items(tenant_id: str, trace_id: str) -> Iterator[SpanModel]:
     return SpanModel.query(trace_key(tenant_id, trace_id), consistent_read=True)
 
 
-def get_spans(tenant_id: str, trace_id: str) -> list[Span]:
-    """Every stored span of a trace (empty when the trace is unknown to this tenant)."""
-    return [item_span(item) for item in iter_span_items(tenant_id, trace_id)]
+def get_spans(tenant_id: str, trace_id: str, resolve_refs: bool = False) -> list[Span]:
+    """Every stored span of a trace (empty when the trace is unknown to this tenant), with agents
+    assigned over the whole trace (a span's parent agent may have arrived in a later export)."""
+    from mao.domain.formats.semconv import assign_agents
+
+    return assign_agents([item_span(item, resolve_refs) for item in iter_span_items(tenant_id, trace_id)])
 
 
 # --- trace summaries -----------------------------------------------------------------------------

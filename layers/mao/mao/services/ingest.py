@@ -237,51 +237,16 @@ def store_spans(tenant_id: str, spans: list[Span], *, summarise: bool = True) ->
 
 
 def load_span(item: Any, resolve_refs: bool = False) -> Span:
-    """The span of a stored item; the whole body is fetched from S3 when it was offloaded, and with
-    ``resolve_refs`` offloaded values are put back too."""
-    from mao.adapters import blobs
-    from mao.adapters.traces import loads, span_from_dict
+    from mao.adapters.traces import item_span
 
-    data = loads(item.body)
-    ref = data.get("$body_ref")
-    if ref:
-        data = loads(blobs.get_bytes(blobs.key_of(ref)))
-    span = span_from_dict(data)
-    if resolve_refs:
-        _resolve(span)
-    return span
-
-
-_MARKER = "[offloaded: "
-
-
-def _resolve(span: Span) -> None:
-    from mao.adapters import blobs
-    from mao.adapters.traces import loads
-
-    for key, value in list(span.attributes.items()):
-        if isinstance(value, dict) and "$ref" in value:
-            data = blobs.get_bytes(blobs.key_of(value["$ref"]))
-            text = data.decode()
-            try:
-                span.attributes[key] = loads(data) if text[:1] in "{[" else text
-            except ValueError:
-                span.attributes[key] = text
-    for name in ("input_text", "output_text"):
-        value = getattr(span, name)
-        if isinstance(value, str) and value.startswith(_MARKER) and value.endswith("]"):
-            setattr(span, name, blobs.get_bytes(blobs.key_of(value[len(_MARKER):-1])).decode())
-    if isinstance(span.state, dict) and "$ref" in span.state:
-        span.state = loads(blobs.get_bytes(blobs.key_of(span.state["$ref"])))
+    return item_span(item, resolve_refs)
 
 
 def trace_spans(tenant_id: str, trace_id: str, resolve_refs: bool = False) -> list[Span]:
     """All stored spans of one trace, with agents assigned over the whole trace."""
-    from mao.adapters.traces import iter_span_items
-    from mao.domain.formats.semconv import assign_agents
+    from mao.adapters.traces import get_spans
 
-    spans = [load_span(item, resolve_refs) for item in iter_span_items(tenant_id, trace_id)]
-    return assign_agents(spans)
+    return get_spans(tenant_id, trace_id, resolve_refs)
 
 
 # --- summaries -----------------------------------------------------------------------------------
