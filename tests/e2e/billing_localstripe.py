@@ -43,7 +43,8 @@ async def create_checkout_session(request: web.Request) -> web.Response:
         "metadata": data.get("metadata") or {}, "subscription": None, "created": int(time.time()),
         "success_url": data["success_url"], "cancel_url": data.get("cancel_url"),
         "url": f"{_base['url']}/pay/{sid}", "livemode": False,
-        "_price": items[0]["price"], "_subscription_metadata": (data.get("subscription_data") or {}).get("metadata") or {},
+        "_price": items[0]["price"],
+        "_subscription_metadata": (data.get("subscription_data") or {}).get("metadata") or {},
     }
     _sessions[sid] = session
     return server.json_response(_public(session))

@@ -151,7 +151,7 @@ def test_events_for_unknown_customers_or_types_are_acknowledged_and_ignored(clie
 
 
 def test_checkout_upgrade_payment_failure_cancellation_and_downgrade(client, tenant, other_tenant, stripe_env):
-    url, stripe_client, prices = stripe_env
+    url, stripe_client, _ = stripe_env
     assert status_of(client, tenant)["plan"] == "free"
 
     resp = client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=tenant.headers)
