@@ -164,7 +164,7 @@ def create_all(template: Template, params: dict[str, str], region: str, session:
         definition_text = re.sub(r"\$\{(\w+)\}", lambda m, subs=subs: subs.get(m.group(1), m.group(0)),
                                  definition_text)
         json.loads(definition_text)  # fail early on a bad definition
-        name = f"{prefix}-{logical}"
+        name = str(resolver.resolve(props["Name"])) if props.get("Name") else f"{prefix}-{logical}"
         arn = sfn.create_state_machine(name=name, definition=definition_text, roleArn=role_arn)["stateMachineArn"]
         physical[logical] = Physical(arn, {"Arn": arn, "Name": name})
     return resolver
