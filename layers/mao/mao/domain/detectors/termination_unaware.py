@@ -83,8 +83,8 @@ def _after_completion(run: Run, t: Mapping[str, float]) -> Detection | None:
                 done_at, extra = None, []  # the completion was contested: the work legitimately goes on
             elif _substantive(step, min_tokens):
                 extra.append(step)
-                if len(extra) >= need and (best is None or len(extra) > len(best[2])):
-                    best = (done_at, match, list(extra), claims)  # type: ignore[arg-type]
+                if len(extra) >= need and (best is None or (best[2] is not extra and len(extra) > len(best[2]))):
+                    best = (done_at, match, extra, claims)  # type: ignore[arg-type]
         m = _text.any_marker(text, _DONE) if text and _text.has_any(text, _DONE_TRIGGERS) else None
         if m:
             claims += 1
