@@ -20,9 +20,6 @@ NOT_YET_BUILT: set[tuple[str, str]] = {
     *{(m, "/api/v1/tenants/{tenant_id}/workflow-groups" + p) for m, p in [
         ("POST", ""), ("GET", ""), ("GET", "/{group_id}"), ("PUT", "/{group_id}"), ("DELETE", "/{group_id}"),
         ("POST", "/{group_id}/workflows"), ("POST", "/{group_id}/auto-detect")]},
-    *{(m, "/api/v1/import-jobs" + p) for m, p in [
-        ("POST", ""), ("GET", ""), ("GET", "/{import_job_id}"), ("GET", "/{import_job_id}/results"),
-        ("DELETE", "/{import_job_id}")]},
 }
 
 
