@@ -43,6 +43,15 @@ def _backpressure() -> None:
                        headers={"Retry-After": str(exc.retry_after)}) from None
 
 
+def _quota(tenant_id: str, spans: int) -> None:
+    """Count the spans against the tenant's monthly plan limit, or refuse the request with 429."""
+    from mao.services import billing
+
+    verdict = billing.check_and_count_spans(tenant_id, spans)
+    if not verdict.allowed:
+        raise billing.quota_error(verdict)
+
+
 def _expand(body: bytes, encoding: str | None) -> bytes:
     from mao.domain.formats.otlp import OtlpFormatError, PayloadTooLargeError, maybe_gunzip
 
@@ -92,6 +101,7 @@ async def ingest_otlp(tenant_id: str, request: Request, _: Principal = Depends(r
     except OtlpFormatError as exc:
         raise ApiError(400, "invalid_otlp", str(exc)) from None
     if decoded.spans:
+        _quota(tenant_id, len(decoded.spans))
         ingest.enqueue_payload(tenant_id, ingest.FORMAT_OTLP, body, content_type, encoding,
                                getattr(request.state, "request_id", None))
     return _otlp_response(media, request.headers.get("accept", ""), len(decoded.spans), decoded.rejected,
@@ -121,6 +131,7 @@ async def ingest_claude_code(request: Request, principal: Principal = Depends(re
                        [{"field": exc.field, "index": exc.index, "message": str(exc)}]) from None
     _backpressure()
     assert principal.tenant_id is not None
+    _quota(principal.tenant_id, sum(len(t.spans) for t in traces))
     # The worker re-parses with the same receive time, so records without a timestamp get the same ids.
     ingest.enqueue_payload(principal.tenant_id, ingest.FORMAT_CLAUDE_CODE, raw, JSON_TYPE, None,
                            getattr(request.state, "request_id", None), received_ns=received_ns)

@@ -84,6 +84,28 @@ def post_event(client, event: dict, secret: str = WEBHOOK_SECRET):
     return client.post("/api/v1/billing/webhooks/stripe", content=payload, headers=headers)
 
 
+def otlp_spans(n: int) -> dict:
+    trace_id = secrets.token_hex(16)
+    spans = [{"traceId": trace_id, "spanId": secrets.token_hex(8), "name": f"step-{i}", "kind": 1,
+              "startTimeUnixNano": str(1_700_000_000_000_000_000 + i),
+              "endTimeUnixNano": str(1_700_000_001_000_000_000 + i)} for i in range(n)]
+    scope = {"scope": {"name": "t"}, "spans": spans}
+    return {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [scope]}]}
+
+
+def ingest(client, tenant, n: int):
+    return client.post(f"/api/v1/tenants/{tenant.tenant_id}/traces/ingest", json=otlp_spans(n), headers=tenant.headers)
+
+
+def use_up_free_spans(tenant, leave: int) -> None:
+    from mao.adapters import usage
+    from mao.domain.metrics_model import usage_key
+
+    key = usage_key(period_of(datetime.now(UTC)), "spans")
+    used = usage.get(tenant.tenant_id, [key])[key]
+    usage.add(tenant.tenant_id, {key: PLANS["free"].limits.spans_per_month - leave - used})
+
+
 def status_of(client, tenant):
     resp = client.get("/api/v1/billing/status", headers=tenant.headers)
     assert resp.status_code == 200, resp.text
@@ -153,6 +175,11 @@ def test_events_for_unknown_customers_or_types_are_acknowledged_and_ignored(clie
 def test_checkout_upgrade_payment_failure_cancellation_and_downgrade(client, tenant, other_tenant, stripe_env):
     url, stripe_client, _ = stripe_env
     assert status_of(client, tenant)["plan"] == "free"
+    use_up_free_spans(tenant, leave=1)
+    refused = ingest(client, tenant, 2)
+    assert_error(refused, 429, "quota_exceeded")
+    assert int(refused.headers["Retry-After"]) > 0 and "free" in refused.json()["error"]["message"]
+    assert ingest(client, tenant, 1).status_code == 202  # what still fits is accepted
 
     resp = client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=tenant.headers)
     assert resp.status_code == 201, resp.text
@@ -171,6 +198,7 @@ def test_checkout_upgrade_payment_failure_cancellation_and_downgrade(client, ten
     assert status["subscription"]["current_period_end"] is not None
     assert status["usage"]["spans"]["limit"] == PLANS["pro"].limits.spans_per_month
     assert status_of(client, other_tenant)["plan"] == "free"  # nobody else is upgraded
+    assert ingest(client, tenant, 2).status_code == 202  # the higher limit is honoured
 
     # Redelivery of the same event is a no-op, even after the state moved on.
     failed = make_event("invoice.payment_failed", {"id": "in_1", "object": "invoice", "customer": session["customer"],
@@ -201,6 +229,7 @@ def test_checkout_upgrade_payment_failure_cancellation_and_downgrade(client, ten
     status = status_of(client, tenant)
     assert status["plan"] == "free" and status["subscription"]["status"] == "canceled"
     assert status["usage"]["spans"]["limit"] == PLANS["free"].limits.spans_per_month
+    assert_error(ingest(client, tenant, 1), 429, "quota_exceeded")
 
 
 def test_status_reports_usage_of_the_current_period(client, tenant, stack):

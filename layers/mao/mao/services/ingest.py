@@ -285,10 +285,52 @@ def after_store(tenant_id: str, trace_ids: Iterable[str]) -> None:
     except ImportError:
         return
     for trace_id in trace_ids:
+        started = time.perf_counter()
         try:
-            analyze_trace(tenant_id, trace_id)
+            result = analyze_trace(tenant_id, trace_id)
         except Exception:
             log.exception("analysis of trace %s failed; the spans are stored", trace_id)
+            continue
+        _record_detection_metrics(tenant_id, result, time.perf_counter() - started)
+
+
+def _record_detection_metrics(tenant_id: str, result: Any, seconds: float) -> None:
+    """Detection latency and the detections this analysis created, into the stored metrics."""
+    try:
+        from mao.services import metrics
+
+        new = [d for d in result.detections if d.created_at >= result.analyzed_at][: result.created]
+        metrics.record_detections(tenant_id, [(d.detection_type, d.severity) for d in new])
+        metrics.record_latency(tenant_id, "detection", seconds)
+    except Exception:
+        log.exception("recording detection metrics failed")
+
+
+def _record_ingest_metrics(tenant_id: str, spans: list[Span], result: StoreResult,
+                           received_ns: int | None) -> None:
+    """Stored spans and traces, tokens and cost by model (first delivery only), and ingest latency."""
+    if not result.written:
+        return
+    try:
+        from mao.services import metrics
+
+        tokens: dict[str, tuple[int, int]] = {}
+        cost: dict[str, float] = {}
+        if not result.duplicate and not result.updated:
+            for span in spans:
+                if span.input_tokens is None and span.output_tokens is None and span.cost_usd is None:
+                    continue
+                model = span.model or "unknown"
+                tin, tout = tokens.get(model, (0, 0))
+                tokens[model] = (tin + (span.input_tokens or 0), tout + (span.output_tokens or 0))
+                if span.cost_usd is not None:
+                    cost[model] = cost.get(model, 0.0) + span.cost_usd
+        metrics.record_ingested(tenant_id, traces=len(result.trace_ids), spans=result.new,
+                                tokens_by_model=tokens, cost_by_model=cost)
+        if received_ns:
+            metrics.record_latency(tenant_id, "ingest", max(0, time.time_ns() - int(received_ns)) / 1e9)
+    except Exception:
+        log.exception("recording ingest metrics failed")
 
 
 # --- the worker's job ----------------------------------------------------------------------------
@@ -334,5 +376,6 @@ def decode_message_payload(message: dict[str, Any]) -> tuple[str, list[Span]]:
 def process_message(message: dict[str, Any]) -> StoreResult:
     tenant_id, spans = decode_message_payload(message)
     result = store_spans(tenant_id, spans)
+    _record_ingest_metrics(tenant_id, spans, result, message.get("received_ns"))
     after_store(tenant_id, result.trace_ids)
     return result
