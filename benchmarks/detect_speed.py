@@ -11,7 +11,8 @@ dependency. The script creates it on first use (``python -m venv benchmarks/.ven
 Traces are generated here, deterministically per seed: planner -> researcher/coder -> reviewer
 cycles with LLM and tool spans, token counts, varied realistic messages and a few failed tool
 calls. Every timed repetition uses a freshly generated trace (another seed), so no cache built on
-one repetition's text can speed up the next.
+one repetition's text can speed up the next. A size stops repeating once ``--budget`` seconds are
+spent on it (at least one run), so slow engines still finish; the run counts are printed.
 
     .venv/bin/python benchmarks/detect_speed.py [--sizes 100 1000 10000] [--repeats 5] [--no-peer]
 """
@@ -135,25 +136,46 @@ def to_peer_trace(records: list[dict[str, Any]]) -> dict[str, Any]:
     return {"trace_id": records[0]["trace_id"], "spans": spans}
 
 
-def _time_runs(sizes: list[int], repeats: int, convert: Any, analyze: Any) -> dict[int, list[float]]:
+def _time_runs(sizes: list[int], repeats: int, convert: Any, analyze: Any,
+               budget_s: float = 60.0) -> dict[int, list[float]]:
+    """Median-ready timings per size; after the first repetition a size stops once ``budget_s`` is spent."""
+    analyze(convert(generate(100, seed=1)))  # warm-up: imports, compiled patterns, lazy tables
     timings: dict[int, list[float]] = {}
     for size in sizes:
-        times = []
-        for rep in range(repeats + 1):  # the first repetition warms imports up and is not counted
+        times: list[float] = []
+        for rep in range(repeats):
             data = convert(generate(size, seed=size * 1000 + rep))
             started = time.perf_counter()
             analyze(data)
-            elapsed = (time.perf_counter() - started) * 1000
-            if rep:
-                times.append(elapsed)
+            times.append((time.perf_counter() - started) * 1000)
+            if sum(times) / 1000 > budget_s:
+                break
         timings[size] = times
     return timings
 
 
-def peer_worker(sizes: list[int], repeats: int) -> None:
+def _per_detector(size: int, repeats: int) -> list[tuple[str, float]]:
+    """Median ms of each MAO detector alone on ``size``-span traces, slowest first."""
+    from mao.domain.detectors import registry
+    from mao.domain.thresholds import resolve_spec
+
+    runs = [to_mao_run(generate(size, seed=size * 1000 + 500 + rep)) for rep in range(repeats)]
+    rows = []
+    for spec, detect in registry.iter_detectors():
+        thresholds = resolve_spec(spec, "langgraph")
+        times = []
+        for run in runs:
+            started = time.perf_counter()
+            detect(run, thresholds)
+            times.append((time.perf_counter() - started) * 1000)
+        rows.append((spec.key, statistics.median(times)))
+    return sorted(rows, key=lambda r: -r[1])
+
+
+def peer_worker(sizes: list[int], repeats: int, budget_s: float) -> None:
     import pisama
 
-    timings = _time_runs(sizes, repeats, to_peer_trace, pisama.analyze)
+    timings = _time_runs(sizes, repeats, to_peer_trace, pisama.analyze, budget_s)
     print(json.dumps({"version": pisama.__version__, "timings": timings}))
 
 
@@ -172,21 +194,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-peer", action="store_true", help="time MAO only")
     parser.add_argument("--peer-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=60.0,
+                        help="seconds per size after which no further repetitions are started")
+    parser.add_argument("--breakdown", type=int, default=1000, metavar="SPANS",
+                        help="also time each MAO detector alone on traces of this size (0 = off)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
     if args.peer_worker:
-        peer_worker(args.sizes, args.repeats)
+        peer_worker(args.sizes, args.repeats, args.budget)
         return 0
 
     sys.path.insert(0, str(HERE.parent / "layers" / "mao"))
     from mao.domain.analysis import analyze
 
-    mao = _time_runs(args.sizes, args.repeats, to_mao_run, analyze)
+    mao = _time_runs(args.sizes, args.repeats, to_mao_run, analyze, args.budget)
     peer: dict[int, list[float]] = {}
     peer_version = None
     if not args.no_peer and ensure_peer():
         out = subprocess.run([str(PEER_PYTHON), __file__, "--peer-worker", "--repeats", str(args.repeats),
-                              "--sizes", *map(str, args.sizes)], capture_output=True, text=True, check=False)
+                              "--budget", str(args.budget), "--sizes", *map(str, args.sizes)],
+                             capture_output=True, text=True, check=False)
         if out.returncode == 0:
             payload = json.loads(out.stdout.strip().splitlines()[-1])
             peer = {int(k): v for k, v in payload["timings"].items()}
@@ -195,15 +222,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"peer run failed:\n{out.stderr[-2000:]}", file=sys.stderr)
 
     rows = []
-    print(f"{'spans':>7} {'MAO median ms':>14} {'ms/1k spans':>12} "
+    print(f"{'spans':>7} {'runs':>4} {'MAO median ms':>14} {'ms/1k spans':>12} "
           f"{'pisama ' + (peer_version or '-') + ' ms':>18} {'speed-up':>9}")
     for size in args.sizes:
         m = statistics.median(mao[size])
         p = statistics.median(peer[size]) if size in peer else None
         ratio = p / m if p else None
-        rows.append({"spans": size, "mao_median_ms": round(m, 3), "mao_ms_per_1k_spans": round(m / size * 1000, 3),
+        rows.append({"spans": size, "mao_runs": len(mao[size]), "peer_runs": len(peer.get(size, [])),
+                     "mao_median_ms": round(m, 3), "mao_ms_per_1k_spans": round(m / size * 1000, 3),
                      "peer_median_ms": round(p, 3) if p else None, "speedup": round(ratio, 1) if ratio else None})
-        print(f"{size:>7} {m:>14.2f} {m / size * 1000:>12.2f} {p if p is not None else float('nan'):>18.2f} "
+        peer_ms = f"{p:.2f}" if p is not None else "-"
+        print(f"{size:>7} {len(mao[size]):>4} {m:>14.2f} {m / size * 1000:>12.2f} {peer_ms:>18} "
               f"{(f'{ratio:.1f}x' if ratio else '-'):>9}")
     if len(args.sizes) > 1:
         first, last = args.sizes[0], args.sizes[-1]
@@ -212,9 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     if 1000 in mao:
         m1k = statistics.median(mao[1000])
         print(f"1,000 spans: {m1k:.2f} ms (target <= 20 ms: {'met' if m1k <= 20 else 'NOT met'})")
+    breakdown = _per_detector(args.breakdown, min(args.repeats, 3)) if args.breakdown else []
+    if breakdown:
+        print(f"per detector on {args.breakdown}-span traces (median ms, slowest first):")
+        for key, ms in breakdown:
+            print(f"  {key:<28} {ms:9.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"peer_version": peer_version, "repeats": args.repeats, "rows": rows},
-                                        indent=2) + "\n")
+        args.json.write_text(json.dumps({"peer_version": peer_version, "repeats": args.repeats, "rows": rows,
+                                         "per_detector_ms": dict(breakdown)}, indent=2) + "\n")
     return 0
 
 
