@@ -139,3 +139,150 @@ def test_list_and_delete(client, tenant) -> None:
     assert client.delete(f"{BASE}/{ids[0]}", headers=tenant.headers).status_code == 200
     assert client.get(f"{BASE}/{ids[0]}", headers=tenant.headers).status_code == 404
     assert client.get(BASE, headers=tenant.headers).json()["total"] == 2
+
+
+def _run_import(client: httpx.Client, headers: dict[str, str], content: bytes, name: str = "data.jsonl",
+                **params: Any) -> dict[str, Any]:
+    resp = upload(client, headers, content, name, **params)
+    assert resp.status_code == 202, resp.text
+    return wait_done(client, headers, resp.json()["id"])
+
+
+COUNTS = ("records_total", "records_processed", "records_failed", "traces_created", "conversations_created",
+          "spans_imported", "detections_found")
+
+
+def test_a_worker_killed_halfway_resumes_and_counts_like_a_clean_run(client, tenant, other_tenant,
+                                                                      monkeypatch) -> None:
+    from mao.services import imports
+
+    lines = [otlp_line(100 + i, error=i % 3 == 0) for i in range(9)]
+    lines.insert(4, "{broken")
+    content = ("\n".join(lines) + "\n").encode()
+    monkeypatch.setenv("MAO_IMPORT_CHUNK_RECORDS", "2")
+    clean = _run_import(client, other_tenant.headers, content)
+    assert clean["status"] == "completed", clean
+
+    real = imports.process_chunk
+    calls = {"n": 0}
+
+    def dies_after_writing_the_third_chunk(job, records, start_line):
+        outcome = real(job, records, start_line)
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed before its checkpoint")
+        return outcome
+
+    monkeypatch.setattr(imports, "process_chunk", dies_after_writing_the_third_chunk)
+    resumed = _run_import(client, tenant.headers, content)
+    assert calls["n"] > 5  # the third chunk ran twice
+    assert resumed["status"] == "completed", resumed
+    assert resumed["progress"]["invocations"] >= 2
+    assert {k: resumed[k] for k in COUNTS} == {k: clean[k] for k in COUNTS}
+    assert resumed["records_processed"] == 10 and resumed["records_failed"] == 1 and resumed["traces_created"] == 9
+    errors = client.get(f"{BASE}/{resumed['id']}/results", headers=tenant.headers).json()["errors"]
+    assert [e["line"] for e in errors["items"]] == [5]
+
+
+def test_long_files_are_split_across_invocations(client, tenant, monkeypatch) -> None:
+    monkeypatch.setenv("MAO_IMPORT_CHUNK_RECORDS", "2")
+    monkeypatch.setenv("MAO_IMPORT_SLICE_SECONDS", "0")  # one chunk per invocation, then a continuation
+    content = ("\n".join(otlp_line(200 + i) for i in range(7)) + "\n").encode()
+    job = _run_import(client, tenant.headers, content)
+    assert job["status"] == "completed", job
+    assert job["records_processed"] == 7 and job["traces_created"] == 7
+    assert job["progress"]["invocations"] >= 4
+
+
+def _langfuse_trace(i: int) -> dict[str, Any]:
+    trace = str(uuid.uuid4())
+    return {"id": trace, "name": "support-agent", "timestamp": "2025-03-01T10:00:00.000Z", "sessionId": "s1",
+            "input": {"question": f"refund order {i}?"}, "output": "done",
+            "observations": [
+                {"id": f"{trace}-a", "traceId": trace, "type": "AGENT", "name": "triage",
+                 "startTime": "2025-03-01T10:00:00.100Z", "endTime": "2025-03-01T10:00:02.000Z"},
+                {"id": f"{trace}-g", "traceId": trace, "type": "GENERATION", "name": "llm",
+                 "parentObservationId": f"{trace}-a", "model": "gpt-4o-mini",
+                 "startTime": "2025-03-01T10:00:00.200Z", "endTime": "2025-03-01T10:00:01.000Z",
+                 "usage": {"input": 30, "output": 12, "total": 42}, "input": "hi", "output": "hello"}]}
+
+
+def _langsmith_run(i: int) -> dict[str, Any]:
+    root = str(uuid.uuid4())
+    return {"id": root, "name": "AgentExecutor", "run_type": "chain", "trace_id": root,
+            "start_time": "2025-03-01T10:00:00.000000", "end_time": "2025-03-01T10:00:03.000000",
+            "inputs": {"input": f"task {i}"}, "outputs": {"output": "ok"},
+            "child_runs": [{"id": str(uuid.uuid4()), "name": "ChatOpenAI", "run_type": "llm", "trace_id": root,
+                            "parent_run_id": root, "start_time": "2025-03-01T10:00:00.500000",
+                            "end_time": "2025-03-01T10:00:01.500000", "prompt_tokens": 20,
+                            "completion_tokens": 5, "total_tokens": 25,
+                            "extra": {"invocation_params": {"model": "gpt-4o-mini"}}},
+                           {"id": str(uuid.uuid4()), "name": "search", "run_type": "tool", "trace_id": root,
+                            "parent_run_id": root, "start_time": "2025-03-01T10:00:01.600000",
+                            "end_time": "2025-03-01T10:00:02.000000", "error": "timeout"}]}
+
+
+def _who_when(i: int) -> dict[str, Any]:
+    return {"id": f"ww-{i}-{uuid.uuid4().hex[:6]}", "question": "What is 2+2?", "ground_truth": "4",
+            "history": [{"role": "user", "content": "What is 2+2?"},
+                        {"role": "assistant", "name": "Solver", "content": "FINAL ANSWER: 5"}],
+            "mistake_agent": "Solver", "mistake_step": "1", "mistake_reason": "arithmetic"}
+
+
+def _openai(i: int) -> dict[str, Any]:
+    return {"messages": [{"role": "system", "content": "You are helpful."},
+                         {"role": "user", "content": f"Summarise report {i} {uuid.uuid4().hex[:6]}"},
+                         {"role": "assistant", "content": "Here is the summary."}]}
+
+
+def _claude(i: int) -> dict[str, Any]:
+    return {"system": "Be brief.", "messages": [
+        {"role": "user", "content": f"List files {i} {uuid.uuid4().hex[:6]}"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "ls", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a.txt"}]},
+        {"role": "assistant", "content": "There is a.txt."}]}
+
+
+def _mast(i: int) -> dict[str, Any]:
+    return {"mas_name": "AG2", "trace_id": i, "mast_annotation": {"1.1": 0, "1.3": 1},
+            "trace": {"trajectory": f"user (to assistant):\nSolve task {i} {uuid.uuid4().hex[:6]}\n\n"
+                                    "assistant (to user):\nThe answer is 3.\nTERMINATE\n"}}
+
+
+def _generic(i: int) -> dict[str, Any]:
+    return {"turns": [{"speaker": "planner", "content": f"plan {i} {uuid.uuid4().hex[:6]}"},
+                      {"speaker": "coder", "content": "done"}]}
+
+
+@pytest.mark.parametrize(("fmt", "make", "kind"), [
+    ("langfuse", _langfuse_trace, "traces"), ("langsmith", _langsmith_run, "traces"),
+    ("who-when", _who_when, "conversations"), ("openai", _openai, "conversations"),
+    ("claude", _claude, "conversations"), ("mast-data", _mast, "conversations"),
+    ("generic", _generic, "conversations")])
+def test_each_format_is_detected_and_imported(client, tenant, fmt, make, kind) -> None:
+    records = [make(i) for i in range(3)]
+    as_array = fmt in ("langsmith", "claude")  # JSON arrays and JSONL both stream record by record
+    content = json.dumps(records, indent=1).encode() if as_array else \
+        ("\n".join(json.dumps(r) for r in records) + "\n").encode()
+    job = _run_import(client, tenant.headers, content, "export.json" if as_array else "export.jsonl")
+    assert job["status"] == "completed", job
+    assert job["format"] == fmt and job["container"] == ("array" if as_array else "jsonl")
+    assert job["records_processed"] == 3 and job["records_failed"] == 0, job
+    assert job[f"{kind}_created"] == 3
+    if kind == "traces":
+        assert job["spans_imported"] == 9
+
+
+def test_the_named_format_wins_over_detection(client, tenant) -> None:
+    content = ("\n".join(json.dumps(_openai(i)) for i in range(2)) + "\n").encode()
+    job = _run_import(client, tenant.headers, content, format="langsmith")
+    assert job["format"] == "langsmith" and job["status"] == "completed"
+    assert job["records_failed"] == 2 and job["traces_created"] == 0
+    errors = client.get(f"{BASE}/{job['id']}/results", headers=tenant.headers).json()["errors"]["items"]
+    assert [e["line"] for e in errors] == [1, 2] and "start_time" in errors[0]["reason"]
+
+
+def test_unrecognised_files_fail_with_a_reason(client, tenant) -> None:
+    job = _run_import(client, tenant.headers, b'{"hello": 1}\n{"world": 2}\n')
+    assert job["status"] == "failed"
+    assert "format not recognised" in job["error"]

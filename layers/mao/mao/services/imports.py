@@ -494,8 +494,9 @@ def _chunks(records: Iterator[RawRecord]) -> Iterator[list[RawRecord]]:
 
 def _parse_phase(job: store.ImportJobModel, token: str, out_of_time: Callable[[], bool]) -> bool:
     """Import records from the checkpoint on; True when the file is done, False to continue later."""
-    records = iter_records(job.container or "jsonl", store.iter_object(job.upload_key, int(job.offset)),
-                           int(job.offset), int(job.line))
+    offset, size = int(job.offset), int(job.size_bytes)
+    chunks = store.iter_object(job.upload_key, offset, size) if offset < size else iter(())
+    records = iter_records(job.container or "jsonl", chunks, offset, int(job.line))
     try:
         for batch in _chunks(records):
             start_line = int(job.line)
