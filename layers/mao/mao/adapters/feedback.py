@@ -8,6 +8,7 @@ given, so statistics and recommendations never need to read the detections again
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,6 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAt
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from ulid import ULID
 
 from mao.adapters.dynamo import bound_model, region, utcnow
 
@@ -51,7 +51,9 @@ class FeedbackModel(Model):
 
 
 def new_feedback_id(now: datetime | None = None) -> str:
-    return "fb_" + str(ULID.from_datetime(now or utcnow())).lower()
+    """Time-sortable: milliseconds since the epoch (fixed width hex), then randomness."""
+    millis = int((now or utcnow()).timestamp() * 1000)
+    return f"fb_{millis:012x}{secrets.token_hex(5)}"
 
 
 def get(tenant_id: str, detection_id: str) -> FeedbackModel | None:
