@@ -279,7 +279,7 @@ def test_the_named_format_wins_over_detection(client, tenant) -> None:
     assert job["format"] == "langsmith" and job["status"] == "completed"
     assert job["records_failed"] == 2 and job["traces_created"] == 0
     errors = client.get(f"{BASE}/{job['id']}/results", headers=tenant.headers).json()["errors"]["items"]
-    assert [e["line"] for e in errors] == [1, 2] and "start_time" in errors[0]["reason"]
+    assert [e["line"] for e in errors] == [1, 2] and "needs 'id'" in errors[0]["reason"]
 
 
 def test_unrecognised_files_fail_with_a_reason(client, tenant) -> None:
