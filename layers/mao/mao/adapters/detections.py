@@ -24,7 +24,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -338,7 +338,12 @@ def validate(tenant_id: str, detection_id: str, is_valid: bool, feedback: str | 
     actions = [DetectionModel.validated.set(is_valid), DetectionModel.validated_at.set(when)]
     actions.append(DetectionModel.validation_feedback.set(feedback) if feedback
                    else DetectionModel.validation_feedback.remove())
-    record.update(actions=actions, condition=DetectionModel.detection_id.exists())
+    try:
+        record.update(actions=actions, condition=DetectionModel.detection_id.exists())
+    except UpdateError as exc:
+        if "ConditionalCheckFailed" in repr(exc):  # deleted by a re-analysis meanwhile
+            return None
+        raise
     return record
 
 

@@ -131,7 +131,9 @@ def ingest(tenant_id: str, format: str, data: Any, *, conversation_id: str | Non
         return Ingested(record, True)
     # Another request stored this id between our read and write.
     existing = store.get_conversation(tenant_id, conv_id)
-    if existing is None:  # pragma: no cover - the conditional put said it exists
+    if existing is None or existing.content_sha256 != digest:
+        store.delete_body(key)  # ours lost the race: keep no orphaned body
+    if existing is None:
         raise ConversationConflict(f"conversation {conv_id!r} could not be stored")
     return _same_or_conflict(existing, digest)
 
