@@ -286,3 +286,19 @@ def test_unrecognised_files_fail_with_a_reason(client, tenant) -> None:
     job = _run_import(client, tenant.headers, b'{"hello": 1}\n{"world": 2}\n')
     assert job["status"] == "failed"
     assert "format not recognised" in job["error"]
+
+
+@pytest.mark.parametrize("multipart_max", ["10", "10000000"])  # presigned and multipart uploads
+def test_the_cli_uploads_and_follows_a_job(stack, tenant, tmp_path, capsys, multipart_max) -> None:
+    from mao.cli.main import main
+
+    path = tmp_path / "traces.jsonl"
+    path.write_text("\n".join([otlp_line(300), "oops", otlp_line(301)]) + "\n")
+    code = main(["import", str(path), "--api-url", stack.api_url, "--api-key", tenant.api_key, "--no-progress",
+                 "--poll", "0.2", "--multipart-max", multipart_max])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "completed: format otlp, 3 records (1 failed), 2 traces" in out
+    assert "line 2: invalid JSON" in out
+    again = main(["import", str(path), "--api-url", stack.api_url, "--api-key", tenant.api_key, "--no-progress"])
+    assert again == 1 and "already imported" in capsys.readouterr().err

@@ -124,18 +124,13 @@ def _sample_jsonl(head: bytes, complete: bool) -> list[Any]:
     return out
 
 
-def _jsonl_lines_parse(head: bytes, complete: bool) -> bool:
-    """Whether the head's first two non-blank lines (or its only one, for a whole file) are each a
-    complete JSON value: pretty-printed JSON never is."""
+def _first_line_parses(head: bytes, complete: bool) -> bool:
+    """Whether the first non-blank line is a complete JSON value on its own: pretty-printed JSON's
+    first line (``{``) never is, a JSONL file's always is (later bad lines are per-record errors)."""
     body = head if complete else head[:head.rfind(b"\n") + 1]
-    seen = 0
     for rec in iter_jsonl([body]):
-        if rec.error is not None:
-            return False
-        seen += 1
-        if seen == 2:
-            return True
-    return seen == 1 and complete and head.strip().count(b"\n") == 0
+        return rec.error is None
+    return False
 
 
 def _sample_array(head: bytes) -> list[Any]:
@@ -164,7 +159,7 @@ def detect(head: bytes, complete: bool, format_hint: str | None = None) -> Detec
             fmt = format_hint or classify(sample)
             return Detection("document", fmt or "generic", 1, {fmt or "generic": 1})
         container = "array"
-    elif first == b"{" and _jsonl_lines_parse(head, complete):
+    elif first == b"{" and _first_line_parses(head, complete):
         container, sample = "jsonl", _sample_jsonl(head, complete)
     elif first == b"{":
         container = "document"
