@@ -7,22 +7,36 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
 from mao_local.stack import LocalStack, StackConfig
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 _ips = itertools.count(1)
 
 
+_shared: dict[str, Any] = {"stack": None, "users": 0}
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    os.environ.pop("MAO_OPERATOR_KEY", None)
-    config = StackConfig(api_port=0, trust_forwarded_for=True, sqs_retry_delay=1,
-                         overlays=[FIXTURES / "runtime" / "overlay.yaml"])
-    with LocalStack(config) as running:
-        yield running
+    """Other test folders import this fixture too; they all share one stack per process."""
+    if _shared["stack"] is None:
+        os.environ.pop("MAO_OPERATOR_KEY", None)
+        config = StackConfig(api_port=0, trust_forwarded_for=True, sqs_retry_delay=1,
+                             overlays=[FIXTURES / "runtime" / "overlay.yaml"])
+        _shared["stack"] = LocalStack(config).start()
+    _shared["users"] += 1
+    try:
+        yield _shared["stack"]
+    finally:
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared["stack"].stop()
+            _shared["stack"] = None
 
 
 @dataclass
