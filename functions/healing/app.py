@@ -197,8 +197,8 @@ async def register_webhook(tenant_id: str, body: WebhookCreate,
                            _: Principal = Depends(require_tenant)) -> dict[str, Any]:
     from mao.services import healing
 
-    hook = _call(healing.register_webhook, tenant_id, body.name, body.url)
-    return {"webhook_id": hook.webhook_id, "name": hook.name, "url": hook.url, "secret": hook.secret,
+    hook, secret = _call(healing.register_webhook, tenant_id, body.name, body.url)
+    return {"webhook_id": hook.webhook_id, "name": hook.name, "url": hook.url, "secret": secret,
             "created_at": hook.created_at.isoformat(),
             "signature": "X-MAO-Signature: sha256=HMAC-SHA256(secret, '{X-MAO-Timestamp}.{body}')",
             "note": "store the secret now: it is shown only once"}

@@ -75,11 +75,17 @@ def create(client, tenant, det_id, fix_id, target) -> dict:
     return resp.json()
 
 
-def execution_status(stack, op) -> str:
+def execution_status(stack, op, timeout=10.0) -> str:
+    """The execution's final status (its last task writes the operation's status just before it ends)."""
     import boto3
 
     sfn = boto3.client("stepfunctions", endpoint_url=stack.moto_url)
-    return sfn.describe_execution(executionArn=_execution_arn(op))["status"]
+    deadline = time.monotonic() + timeout
+    while True:
+        status = sfn.describe_execution(executionArn=_execution_arn(op))["status"]
+        if status != "RUNNING" or time.monotonic() > deadline:
+            return status
+        time.sleep(0.1)
 
 
 def _execution_arn(op) -> str:

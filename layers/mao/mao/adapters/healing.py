@@ -151,7 +151,7 @@ class WebhookTargetModel(Model):
     webhook_id = UnicodeAttribute()
     name = UnicodeAttribute()
     url = UnicodeAttribute()
-    secret = UnicodeAttribute()
+    secret = UnicodeAttribute()  # an envelope (mao.adapters.secrets), never the plain secret
     created_at = UTCDateTimeAttribute()
     deliveries = NumberAttribute(default=0)
 
@@ -304,12 +304,26 @@ def record_rollback(tenant_id: str, when: datetime | None = None) -> None:
 
 
 # ---------------------------------------------------------------- webhook targets
-def add_webhook(tenant_id: str, name: str, url: str) -> WebhookTargetModel:
+WEBHOOK_SECRET_PURPOSE = "healing-webhook"
+
+
+def add_webhook(tenant_id: str, name: str, url: str) -> tuple[WebhookTargetModel, str]:
+    """Register a webhook target; returns the record and its signing secret (shown once)."""
+    from mao.adapters import secrets as envelopes
+
     webhook_id = new_id("wh")
+    plain = "whsec_" + secrets.token_urlsafe(32)
     record = WebhookTargetModel(tenant_id, f"webhook#{webhook_id}", webhook_id=webhook_id, name=name, url=url,
-                                secret="whsec_" + secrets.token_urlsafe(32), created_at=utcnow())
+                                secret=envelopes.encrypt(plain, tenant_id, WEBHOOK_SECRET_PURPOSE),
+                                created_at=utcnow())
     record.save(condition=WebhookTargetModel.sk.does_not_exist())
-    return record
+    return record, plain
+
+
+def webhook_secret(record: WebhookTargetModel) -> str:
+    from mao.adapters import secrets as envelopes
+
+    return envelopes.decrypt(record.secret, record.tenant_id, WEBHOOK_SECRET_PURPOSE)
 
 
 def get_webhook(tenant_id: str, webhook_id: str) -> WebhookTargetModel | None:

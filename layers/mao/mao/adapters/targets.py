@@ -223,4 +223,7 @@ def rollback(tenant_id: str, target: dict[str, Any], snap: dict[str, Any], opera
 
 def redact(target: dict[str, Any]) -> dict[str, Any]:
     """The target as shown to clients: no API keys or secrets."""
-    return {k: ("***" if k in ("api_key", "secret") and v else v) for k, v in target.items()}
+    shown = {k: ("***" if k in ("api_key", "secret") and v else v) for k, v in target.items() if k != "api_key_enc"}
+    if target.get("api_key_enc"):  # stored encrypted; say a key is set without showing any of it
+        shown["api_key"] = "***"
+    return shown

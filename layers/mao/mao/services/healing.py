@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+import logging
 from typing import Any
 
 from mao.adapters import healing as store
@@ -21,6 +22,8 @@ from mao.adapters.dynamo import utcnow
 from mao.domain.fixes.catalogue import DetectionRef, FixSuggestion, agents_from, suggest
 from mao.domain.fixes.policy import HealingPolicy, decide
 from mao.domain.fixes.states import IllegalTransition, check_execute, check_rollback
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "healing-state-machine"
 
@@ -117,13 +120,42 @@ def history_view(record: store.HistoryModel) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- operations (API side)
+N8N_KEY_PURPOSE = "healing-n8n-api-key"
+OUTCOMES = frozenset({"verified", "rolled_back", "failed", "rejected"})
+
+
+def _transition(op: store.OperationModel, status: str, *args: Any, **kwargs: Any) -> Any:
+    """Move an operation and, when it settles, count the outcome in the tenant's stored metrics."""
+    result = store.transition(op, status, *args, **kwargs)
+    if status in OUTCOMES:
+        try:
+            from mao.services import metrics
+
+            metrics.record_healing(op.tenant_id, status)
+        except Exception:  # metrics are best effort: never fail a healing step for them
+            log.warning("could not record healing outcome", exc_info=True)
+    return result
+
+
+def _envelopes() -> Any:
+    from mao.adapters import secrets as envelopes
+
+    return envelopes
+
+
 def _resolve_target(tenant_id: str, spec: dict[str, Any]) -> dict[str, Any]:
     """A stored target spec made usable by a driver (webhook ids become their URL and secret)."""
     if spec["type"] == "webhook":
         hook = store.get_webhook(tenant_id, spec["webhook_id"])
         if hook is None:
             raise targets.TargetApplyFailed(f"webhook target {spec['webhook_id']!r} no longer exists")
-        return {"type": "webhook", "webhook_id": hook.webhook_id, "url": hook.url, "secret": hook.secret}
+        return {"type": "webhook", "webhook_id": hook.webhook_id, "url": hook.url,
+                "secret": store.webhook_secret(hook)}
+    if spec["type"] == "n8n":
+        resolved = {k: v for k, v in spec.items() if k != "api_key_enc"}
+        resolved["api_key"] = _envelopes().decrypt(spec["api_key_enc"], tenant_id, N8N_KEY_PURPOSE) \
+            if spec.get("api_key_enc") else ""
+        return resolved
     return dict(spec)
 
 
@@ -137,8 +169,11 @@ def validate_target(tenant_id: str, fix: FixSuggestion, spec: dict[str, Any]) ->
             base = targets.check_target_url(str(spec["base_url"]))
         except targets.UnsafeUrlError as exc:
             raise InvalidTarget(f"base_url: {exc}") from None
-        return {"type": "n8n", "base_url": base, "workflow_id": str(spec["workflow_id"]),
-                "api_key": str(spec.get("api_key") or "")}
+        # The n8n API key is stored only as an envelope and decrypted when a task calls n8n.
+        stored = {"type": "n8n", "base_url": base, "workflow_id": str(spec["workflow_id"])}
+        if spec.get("api_key"):
+            stored["api_key_enc"] = _envelopes().encrypt(str(spec["api_key"]), tenant_id, N8N_KEY_PURPOSE)
+        return stored
     if kind == "webhook":
         if store.get_webhook(tenant_id, str(spec["webhook_id"])) is None:
             raise InvalidTarget(f"webhook target {spec['webhook_id']!r} is not registered")
@@ -182,7 +217,7 @@ def get_operation(tenant_id: str, operation_id: str) -> store.OperationModel:
 
 def approve(tenant_id: str, operation_id: str, by: str) -> store.OperationModel:
     op = get_operation(tenant_id, operation_id)
-    return store.transition(op, "approved", by, "approved", approved_by=by)
+    return _transition(op, "approved", by, "approved", approved_by=by)
 
 
 def reject(tenant_id: str, operation_id: str, by: str, reason: str | None) -> store.OperationModel:
@@ -190,7 +225,7 @@ def reject(tenant_id: str, operation_id: str, by: str, reason: str | None) -> st
 
     op = get_operation(tenant_id, operation_id)
     token = op.task_token
-    store.transition(op, "rejected", by, reason or "rejected", task_token=None)
+    _transition(op, "rejected", by, reason or "rejected", task_token=None)
     if token:
         _send(lambda: client("stepfunctions").send_task_failure(taskToken=token, error="Rejected",
                                                                 cause=(reason or "rejected")[:256]))
@@ -203,7 +238,7 @@ def execute(tenant_id: str, operation_id: str, by: str) -> store.OperationModel:
     op = get_operation(tenant_id, operation_id)
     check_execute(op.status, bool(op.task_token))
     token = op.task_token
-    store.transition(op, "executing", by, "execution started", task_token=None)
+    _transition(op, "executing", by, "execution started", task_token=None)
     _send(lambda: client("stepfunctions").send_task_success(taskToken=token,
                                                             output=json.dumps({"executed_by": by})))
     return op
@@ -218,13 +253,21 @@ def _send(call: Any) -> None:
         raise
 
 
-def _running(op: store.OperationModel) -> bool:
+def _running(op: store.OperationModel, settle_seconds: float = 3.0) -> bool:
+    """Whether the operation's execution is still running. A settled status (applied/verified) is
+    written by the last task, a moment before the execution itself ends: give it that moment."""
     if not op.execution_arn:
         return False
+    import time
+
     from mao.adapters.aws import client
 
-    status = client("stepfunctions").describe_execution(executionArn=op.execution_arn)["status"]
-    return status == "RUNNING"
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        status = client("stepfunctions").describe_execution(executionArn=op.execution_arn)["status"]
+        if status != "RUNNING" or time.monotonic() >= deadline:
+            return status == "RUNNING"
+        time.sleep(0.1)
 
 
 def request_rollback(tenant_id: str, operation_id: str, by: str) -> store.OperationModel:
@@ -276,7 +319,7 @@ def put_policy(tenant_id: str, policy: HealingPolicy) -> HealingPolicy:
     return policy
 
 
-def register_webhook(tenant_id: str, name: str, url: str) -> store.WebhookTargetModel:
+def register_webhook(tenant_id: str, name: str, url: str) -> tuple[store.WebhookTargetModel, str]:
     try:
         checked = targets.check_target_url(url)
     except targets.UnsafeUrlError as exc:
@@ -306,7 +349,7 @@ def task_plan(event: dict[str, Any]) -> dict[str, Any]:
             "policy": policy.to_dict()}
     store.set_fields(op, plan=plan)
     if decision.auto_approved:
-        store.transition(op, "approved", "policy", decision.reason, auto_approved=True, approved_by="policy")
+        _transition(op, "approved", "policy", decision.reason, auto_approved=True, approved_by="policy")
     return {"auto_approved": decision.auto_approved, "reason": decision.reason}
 
 
@@ -342,7 +385,7 @@ def _get_snapshot(op: store.OperationModel) -> dict[str, Any]:
 def task_snapshot(event: dict[str, Any]) -> dict[str, Any]:
     op = _op_for_task(event)
     if op.status == "approved":  # auto-approved: nobody pressed execute
-        store.transition(op, "executing", "policy", "auto-executing")
+        _transition(op, "executing", "policy", "auto-executing")
     elif op.status != "executing":
         raise IllegalTransition(op.status, "executing", f"cannot snapshot an operation in {op.status!r}")
     snap = targets.snapshot(op.tenant_id, _resolve_target(op.tenant_id, op.target))
@@ -360,7 +403,7 @@ def task_apply(event: dict[str, Any]) -> dict[str, Any]:
                                risk=op.risk, source="healing", operation_id=op.operation_id,
                                applied_by=op.approved_by or op.created_by, target=targets.redact(op.target),
                                changes=result.get("operations", []))
-    store.transition(op, "applied", SYSTEM, "fix applied to the target", result=result, applied_at=utcnow(),
+    _transition(op, "applied", SYSTEM, "fix applied to the target", result=result, applied_at=utcnow(),
                      history_id=record.history_id)
     return {"applied": True}
 
@@ -390,7 +433,7 @@ def task_verify(event: dict[str, Any]) -> dict[str, Any]:
         raise
     outcome["detections"] = _detection_recheck(op)
     outcome["at"] = utcnow().isoformat()
-    store.transition(op, "verified", SYSTEM, "the change is in effect on the target", verification=outcome)
+    _transition(op, "verified", SYSTEM, "the change is in effect on the target", verification=outcome)
     return {"verified": True}
 
 
@@ -411,11 +454,11 @@ def task_rollback(event: dict[str, Any]) -> dict[str, Any]:
     op = _op_for_task(event)
     error = _error_of(event)
     if error is not None and op.status in ("executing", "applied"):
-        store.transition(op, "failed", SYSTEM, f"{error['error']}: {error['message']}", error=error)
+        _transition(op, "failed", SYSTEM, f"{error['error']}: {error['message']}", error=error)
     check_rollback(op.status, bool(op.snapshot_taken))
     outcome = targets.rollback(op.tenant_id, _resolve_target(op.tenant_id, op.target), _get_snapshot(op),
                                op.operation_id, SYSTEM)
-    store.transition(op, "rolled_back", SYSTEM, "target restored from the snapshot", result={
+    _transition(op, "rolled_back", SYSTEM, "target restored from the snapshot", result={
         **(op.result or {}), "rollback": outcome})
     store.record_rollback(op.tenant_id)
     if op.history_id:
@@ -431,7 +474,7 @@ def task_fail(event: dict[str, Any]) -> dict[str, Any]:
         return {"recorded": False, **error}
     note = f"{error['error']}: {error['message']}"
     if op.status in ("pending_approval", "approved", "executing", "applied", "verified"):
-        store.transition(op, "failed", SYSTEM, note, error=error, task_token=None)
+        _transition(op, "failed", SYSTEM, note, error=error, task_token=None)
     else:
         store.set_fields(op, error=error, history=[*op.history, store.status_entry(op.status, SYSTEM, note)])
     return {"recorded": True, **error}
