@@ -10,10 +10,10 @@ error names the state machine's Retry and Catch match on.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-import logging
 from typing import Any
 
 from mao.adapters import healing as store
