@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from mao.cli.main import main
 from mao.eval.attribution import cases, load, most_active_baseline, random_baseline, score_method
 

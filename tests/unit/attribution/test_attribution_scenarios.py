@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from mao.domain.attribution import Attribution, attribute
 from mao.domain.models import Detection, Evidence
 
@@ -37,7 +38,8 @@ def test_a_wrong_claim_accepted_by_a_verifier_is_blamed_on_the_claim(messages: l
     result = _attribute(messages)
     claim = next(i for i, (agent, _) in enumerate(messages) if agent == "researcher")
     assert (result.agent, result.step) == ("researcher", claim)
-    assert "assumptions" in result.reason
+    # The figure appears in no earlier step or tool output: the reason says so.
+    assert "figures that no earlier step or tool output gave" in result.reason
     assert "12,345" in result.evidence[0].quote
     assert result.evidence[-1].step_index == len(messages) - 1  # the final answer built on the claim
 

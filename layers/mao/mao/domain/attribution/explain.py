@@ -14,25 +14,19 @@ QUOTE_CHARS = 300
 STEP_PHRASES: Mapping[str, str] = {
     "error_after": "the code it handed over failed when executed",
     "first_error_after": "that was the run's first failed execution",
-    "failure_after": "the steps right after it report a failure",
     "first_failure_after": "it is the last step before the run's first failure report",
     "conclusion_overlap": "much of the run's final conclusion already appears in it",
     "conclusion_origin": "it is the first step to state what the run finally concluded",
     "corrected_later": "another agent later called its content wrong",
     "ungrounded": "it rests on assumptions or estimates rather than evidence",
+    "new_numbers": "it asserts figures that no earlier step or tool output gave",
     "has_numbers": "it asserts concrete figures",
-    "conclusive": "it states a result",
     "code": "it hands code to an executor",
     "loop_start": "it starts a run of near-identical actions",
-    "handoff": "it acts on another agent's hand-off",
-    "accepts": "it accepts a claim as correct",
-    "first": "it is the first step, so everything after builds on it",
-    "early": "it comes early, so later steps build on it",
     "detected": "a detector flagged it",
 }
 AGENT_PHRASES: Mapping[str, str] = {
     "top_worker": "does most of the work apart from any coordinator",
-    "top": "is the most active agent",
     "corrected": "had a claim called wrong by another agent",
     "detected": "owns steps a detector flagged",
 }

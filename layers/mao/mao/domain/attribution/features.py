@@ -17,25 +17,21 @@ from mao.domain.models import Step
 
 _NEAR_DUPLICATE = 0.7  # Jaccard of salient tokens above which two steps count as the same action
 _FOLLOW_WINDOW = 2  # steps after a candidate that count as its immediate consequence
+_NEW_NUMBERS_FULL = 3  # unsupported figures at which ``new_numbers`` saturates
 
 FEATURES: tuple[str, ...] = (
-    "first",  # first candidate step of the run
-    "early",  # 1 / (1 + rank among candidate steps)
     "position",  # relative position in the run
     "agent_first",  # first step of this agent
-    "handoff",  # the previous step was another agent's (this step answers someone else)
     "short",  # control chatter rather than substance
     "length",  # log length of the step
     "code",  # the step hands code to an executor
     "error_after",  # the execution that followed the step failed
     "first_error_after",  # ... and that was the run's first failed execution
-    "failure_after",  # the next steps report a failure or a problem
     "first_failure_after",  # the step just before the run's first failure report
     "reports_failure",  # the step itself reports a failure
-    "conclusive",  # the step states a result or an answer
     "has_numbers",  # the step asserts concrete figures
+    "new_numbers",  # figures that neither the task nor any earlier step (tool output included) gave
     "ungrounded",  # assumptions, placeholders, estimates instead of evidence
-    "accepts",  # the step accepts or confirms a claim
     "conclusion_overlap",  # share of the run's conclusion that this step already contains
     "conclusion_origin",  # first step to contain the run's conclusion
     "is_conclusion",  # the step is the conclusion itself
@@ -101,13 +97,20 @@ def compute(view: RunView) -> list[dict[str, float]]:
         None,
     )
 
+    # Figures the run already had before each step: the task's, and any step's (tool outputs included).
+    known_numbers: dict[int, frozenset[str]] = {}
+    known = set(text.numbers(task_text))
+    for s in view.steps:
+        known_numbers[s.index] = frozenset(known)
+        known |= text.numbers(s.content)
+
     corrections = [
         (s.index, s.agent, _tokens(s)) for s in view.steps if text.count(text.CORRECTION, s.content) > 0
     ]
 
     seen_agent: set[str] = set()
     rows: list[dict[str, float]] = []
-    for rank, step in enumerate(cands):
+    for step in cands:
         idx = step.index
         body = step.content
         own_tokens = tokens[idx]
@@ -122,26 +125,19 @@ def compute(view: RunView) -> list[dict[str, float]]:
             ci > idx and agent != step.agent and text.containment(own_tokens, ctoks) >= 0.3
             for ci, agent, ctoks in corrections
         )
-        prev = view.steps[idx - 1] if idx > 0 else None
-        handoff = prev is not None and prev.agent != step.agent and prev.agent not in view.tool_agents
         row = {
-            "first": float(rank == 0),
-            "early": 1.0 / (1 + rank),
             "position": idx / n_steps,
             "agent_first": float(step.agent not in seen_agent),
-            "handoff": float(handoff),
             "short": float(not is_substantive(step)),
             "length": min(1.0, math.log10(len(body) + 1) / 4),
             "code": float(text.has_code(body)),
             "error_after": float(error_after[idx]),
             "first_error_after": float(idx == first_error),
-            "failure_after": min(1.0, failure_after[idx] / 2),
             "first_failure_after": float(idx == first_failure),
             "reports_failure": min(1.0, text.count(text.FAILURE, body) / 2),
-            "conclusive": float(text.count(text.CONCLUSION, body) > 0),
             "has_numbers": float(bool(text.numbers(body))),
+            "new_numbers": min(1.0, len(text.numbers(body) - known_numbers[idx]) / _NEW_NUMBERS_FULL),
             "ungrounded": min(1.0, text.count(text.UNGROUNDED, body) / 2),
-            "accepts": float(text.count(text.ACCEPTANCE, body) > 0),
             "conclusion_overlap": overlap[idx],
             "conclusion_origin": float(idx == origin),
             "is_conclusion": float(idx == concl_step),
@@ -161,8 +157,6 @@ def dot(row: Mapping[str, float], weights: Mapping[str, float]) -> float:
 
 AGENT_FEATURES: tuple[str, ...] = (
     "top_worker",  # the most active agent once a coordinating hub is set aside
-    "hub",  # share of other agents' steps this agent handed the turn to (a coordinator)
-    "top",  # the most active agent overall
     "corrected",  # another agent later called one of this agent's steps wrong
     "strongest_step",  # how the agent's most suspicious step compares with the run's most suspicious one
 )
@@ -202,7 +196,6 @@ def agent_rows(
     coordinator = max(view.activity, key=lambda a: (hub[a], view.activity[a]))
     workers = [a for a in view.activity if a != coordinator or hub[a] < _HUB_SHARE] or list(view.activity)
     top_worker = max(workers, key=lambda a: view.activity[a])
-    top = max(view.activity.values())
     corrected: dict[str, float] = {}
     best: dict[str, float] = {}
     for step, row in zip(view.candidates, rows, strict=True):
@@ -212,8 +205,6 @@ def agent_rows(
     return {
         agent: {
             "top_worker": float(agent == top_worker),
-            "hub": hub[agent],
-            "top": float(view.activity[agent] == top),
             "corrected": corrected.get(agent, 0.0),
             "strongest_step": math.exp(best[agent] - top_score),
         }

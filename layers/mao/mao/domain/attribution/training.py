@@ -45,7 +45,7 @@ def labelled(run: Run, agent: str, step: int, step_weights: Mapping[str, float] 
     return LabelledRun(Example(agent_vectors, agent_target), Example(step_vectors, step_target))
 
 
-def fit_weights(cases: Sequence[tuple[Run, str, int]], *, l2: float = 0.05) -> Weights:
+def fit_weights(cases: Sequence[tuple[Run, str, int]], *, l2: float = 0.3) -> Weights:
     """Fit the step weights first, then the agent weights (whose ``strongest_step`` uses them)."""
     first = [labelled(run, agent, step) for run, agent, step in cases]
     step_weights = fit([r.step_example for r in first], features.FEATURES, l2=l2)
