@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
 from mao.adapters import tenants
 from mao.api.app_factory import create_app, lambda_handler
 from mao.api.auth import Principal, credentials_from, issue_token, require_operator, require_tenant
 from mao.api.errors import ApiError
-from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/api/v1")
 

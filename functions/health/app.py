@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
 from mao.adapters import health
 from mao.api.app_factory import create_app, lambda_handler
 

@@ -7,9 +7,9 @@ built but still listed fails the test, so the list stays honest.
 import re
 
 import pytest
+
 from mao.api.reference import endpoints
 from mao_local.template import Template
-
 from tests.conftest import REPO_ROOT, datasets_path
 
 pytestmark = pytest.mark.e2e
