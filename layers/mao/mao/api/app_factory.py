@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from mao.api.errors import install_error_handlers
+from mao.api.errors import ERROR_RESPONSES, install_error_handlers
 from mao.api.middleware import MaoMiddleware, dynamo_rate_limiter
 
 API_PREFIX = "/api/v1"
@@ -18,7 +18,7 @@ def create_app(title: str, routers: Sequence[APIRouter], *, max_body_bytes: int 
     app = FastAPI(title=f"MAO {title}", version="1.0.0", openapi_url=f"{API_PREFIX}/openapi/{_slug(title)}.json",
                   docs_url=None, redoc_url=None)
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     install_error_handlers(app)
     app.add_middleware(MaoMiddleware, max_body_bytes=max_body_bytes, body_limits=body_limits,
                        rate_limiter=dynamo_rate_limiter if rate_limited else None)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("mao.api")
@@ -25,6 +26,26 @@ _STATUS_CODES = {
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx answer."""
+
+    error: ErrorDetail
+
+
+# Answers any route may give (validation, auth, foreign or missing ids, limits, conflicts,
+# backpressure), declared on every route of every app so the OpenAPI documents describe them.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": code.replace("_", " ")}
+    for status, code in _STATUS_CODES.items() if status != 405
 }
 
 
