@@ -27,7 +27,9 @@ def _scope(principal: Principal) -> str | None:
     return None if principal.is_operator else principal.tenant_id
 
 
-@router.get("")
+@router.get("", response_class=Response,
+            responses={200: {"description": "Prometheus text exposition format",
+                             "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def prometheus(principal: Principal = Depends(authenticate)) -> Response:
     body = metrics.prometheus_text(_scope(principal))
     return Response(body, media_type=PROMETHEUS_CONTENT_TYPE)
