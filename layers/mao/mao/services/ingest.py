@@ -114,6 +114,9 @@ class StoreResult:
     updated: int = 0
     duplicate: int = 0
     trace_ids: list[str] = field(default_factory=list)  # traces whose spans changed
+    # Traces whose spans were all stored before but whose summary lagged behind them: a delivery that
+    # wrote its spans and then failed (throttled, killed) is retried and finds only duplicates.
+    repaired: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -227,10 +230,22 @@ def store_spans(tenant_id: str, spans: list[Span], *, summarise: bool = True) ->
         store.write_span_items(items)
         if items:
             result.trace_ids.append(trace_id)
+        elif summarise and _summary_lags(tenant_id, trace_id):
+            result.repaired.append(trace_id)
     if summarise:
-        for trace_id in result.trace_ids:
+        for trace_id in [*result.trace_ids, *result.repaired]:
             refresh_trace(tenant_id, trace_id)
     return result
+
+
+def _summary_lags(tenant_id: str, trace_id: str) -> bool:
+    """Whether the stored summary is missing or counts fewer spans than are stored."""
+    from mao.adapters import traces as store
+
+    summary = store.get_trace(tenant_id, trace_id)
+    if summary is None:
+        return True
+    return int(summary.span_count or 0) < sum(1 for _ in store.iter_span_items(tenant_id, trace_id))
 
 
 # --- reading spans back --------------------------------------------------------------------------
@@ -377,5 +392,5 @@ def process_message(message: dict[str, Any]) -> StoreResult:
     tenant_id, spans = decode_message_payload(message)
     result = store_spans(tenant_id, spans)
     _record_ingest_metrics(tenant_id, spans, result, message.get("received_ns"))
-    after_store(tenant_id, result.trace_ids)
+    after_store(tenant_id, [*result.trace_ids, *result.repaired])
     return result
