@@ -1,11 +1,14 @@
 """Train the bundled prompt-injection model and choose its decision threshold.
 
     .venv/bin/python scripts/train_injection_model.py --data ../shared/datasets/prompt-injection \
-        [--ordinary PATH ...] [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
+        [--ordinary PATH ...] [--ordinary-auto CODE DOCS LOCALE] [--agent-traffic N] \
+        [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
 
 Trains L2-regularised logistic regression (scikit-learn, training time only) on the hashed features of
 ``mao.domain.security.features`` over the *train* splits (``*-train.jsonl``), optionally with extra
-benign "ordinary text" files (plain text, one document per blank-line-separated block, label 0).
+benign "ordinary text" files (plain text, one document per blank-line-separated block, label 0),
+ordinary code / documentation / translated UI text of this machine (``--ordinary-auto``) and generated
+benign multi-agent traffic (``--agent-traffic``, see ``injection_negatives.py``).
 The threshold is chosen on 5-fold out-of-fold scores of the training data so that the false-positive
 rate there stays at or below ``--target-fpr``. Validation splits and the agent messages are only
 scored, never trained on. Writes the weights and metadata into ``layers/mao/mao/domain/security/``.
@@ -27,6 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "layers" / "mao"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mao.domain.security import injection_model  # noqa: E402
 from mao.domain.security.features import N_BUCKETS, hashed  # noqa: E402
@@ -152,6 +156,8 @@ def main() -> int:
     ap.add_argument("--ordinary", type=Path, nargs="*", default=[], help="benign plain-text files")
     ap.add_argument("--ordinary-auto", type=int, nargs=3, metavar=("CODE", "DOCS", "LOCALE"),
                     help="add this many ordinary code / documentation / translated-UI texts")
+    ap.add_argument("--agent-traffic", type=int, default=0,
+                    help="add this many generated benign multi-agent messages (plans, delegations, tool output)")
     ap.add_argument("--who-and-when", type=Path, help="Who&When JSONL: report FPR on its messages")
     ap.add_argument("--target-fpr", type=float, default=0.015)
     ap.add_argument("--c", type=float, default=8.0, help="inverse L2 regularisation strength")
@@ -167,6 +173,11 @@ def main() -> int:
         ordinary.extend(read_ordinary(path))
     if args.ordinary_auto:
         ordinary.extend(ordinary_corpus(*args.ordinary_auto))
+    if args.agent_traffic:
+        from injection_negatives import AgentTraffic
+
+        questions = [t for t, y in zip(texts, labels, strict=True) if y == 0]
+        ordinary.extend(AgentTraffic(seed=0, questions=questions).sample(args.agent_traffic))
     texts += ordinary
     labels += [0] * len(ordinary)
     y = np.array(labels)
@@ -194,6 +205,7 @@ def main() -> int:
         "n_train": len(texts),
         "n_ordinary": len(ordinary),
         "ordinary_auto": args.ordinary_auto,
+        "agent_traffic": args.agent_traffic,
         "c": args.c,
         "target_fpr": args.target_fpr,
         "cv": cv,
@@ -204,17 +216,25 @@ def main() -> int:
     injection_model.load.cache_clear()
     from mao.domain.security.injection import check
 
+    all_scores: list[np.ndarray] = []
+    all_labels: list[np.ndarray] = []
     for f in sorted(args.data.glob("*-validation.jsonl")):
         vrows = read_jsonl(f)
         scores = np.array([check(r["text"]).score for r in vrows])
         vy = np.array([int(r["label"]) for r in vrows])
+        all_scores.append(scores)
+        all_labels.append(vy)
         print(f"validation {f.name}:", json.dumps(metrics(scores, vy, prob_threshold)))
+    if all_scores:
+        both = metrics(np.concatenate(all_scores), np.concatenate(all_labels), prob_threshold)
+        print("validation, all splits:", json.dumps(both))
     if args.who_and_when:
         runs = read_jsonl(args.who_and_when)
         msgs = [str(m.get("content") or "") for run in runs for m in run["history"]]
-        flagged = [m for m in msgs if check(m).detected]
-        print(f"who-and-when messages: {len(msgs)}, flagged {len(flagged)} "
-              f"(FPR {len(flagged) / max(1, len(msgs)):.4f})")
+        for context in ("user_input", "agent_message", "tool_output", "retrieved", "system"):
+            flagged = sum(check(m, context=context).detected for m in msgs)
+            print(f"who-and-when messages as {context}: {len(msgs)}, flagged {flagged} "
+                  f"(FPR {flagged / max(1, len(msgs)):.4f})")
     return 0
 
 

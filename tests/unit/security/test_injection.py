@@ -71,6 +71,8 @@ def test_injection_buried_in_tool_output_is_indirect() -> None:
 )
 def test_ordinary_agent_traffic_is_not_flagged(text: str, context: str | None) -> None:
     assert not check(text, context=context).detected
+    # Also when the same text arrives as user input, where no injection pattern is needed to flag.
+    assert not check(text, context="user_input").detected
 
 
 def test_result_serialises_for_the_api() -> None:
