@@ -83,3 +83,18 @@ def test_only_restricts_the_detectors(monkeypatch: pytest.MonkeyPatch) -> None:
     run = run_from_fixture(LOOPING)
     assert analysis.analyze(run, only=["role_violation"]) == []
     assert [d.type for d in analysis.analyze(run, only=["loop"])] == ["loop"]
+
+
+
+def test_every_detector_has_a_min_confidence_knob_that_the_engine_honours() -> None:
+    from mao.domain.detectors import registry
+
+    assert all("min_confidence" in s.thresholds for s in registry.specs())
+    run = run_from_fixture(LOOPING)
+    found = analysis.analyze(run, only=["loop"])
+    assert found, "the looping run should produce a loop detection"
+    top = max(d.confidence for d in found)
+    above = TenantThresholds(global_overrides={"loop": {"min_confidence": min(1.0, top + 0.001)}})
+    assert analysis.analyze(run, above, only=["loop"]) == []
+    below = TenantThresholds(global_overrides={"loop": {"min_confidence": max(0.0, top - 0.001)}})
+    assert analysis.analyze(run, below, only=["loop"])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from mao.domain.detectors import registry
-from mao.domain.detectors.base import DetectFn, DetectorSpec
+from mao.domain.detectors.base import MIN_CONFIDENCE, DetectFn, DetectorSpec
 from mao.domain.models import Detection, Run
 from mao.domain.thresholds import TenantThresholds, resolve_spec
 
@@ -70,13 +70,17 @@ def analyze_run(run: Run, tenant: TenantThresholds | None = None,
             continue
         if run.kind not in spec.applies_to:
             continue
+        thresholds = resolve_spec(spec, run.framework, tenant)
         try:
-            found = detect(run, resolve_spec(spec, run.framework, tenant))
+            found = detect(run, thresholds)
         except Exception as exc:  # one failing detector must not kill the analysis
             log.exception("detector %s failed on run %s", spec.key, run.run_id)
             errors[spec.key] = f"{type(exc).__name__}: {exc}"
             continue
+        floor = thresholds.get(MIN_CONFIDENCE, 0.0)
         for det in found:
+            if det.confidence < floor:
+                continue
             det_id = detection_id(run.run_id, det)
             det.details["detection_id"] = det_id
             previous = by_id.get(det_id)

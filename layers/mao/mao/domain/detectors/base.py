@@ -25,6 +25,14 @@ class ThresholdSpec:
     integer: bool = False
 
 
+MIN_CONFIDENCE = "min_confidence"
+# Every detector has this knob: the engine drops its detections below the value, so feedback-driven
+# recommendations can tune any detector the same way. A detector may declare its own default.
+COMMON_THRESHOLDS: Mapping[str, ThresholdSpec] = {
+    MIN_CONFIDENCE: ThresholdSpec(0.0, 0.0, 1.0, "detections below this confidence are not reported"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DetectorSpec:
     key: str  # detection type, e.g. "step_repetition"
@@ -36,6 +44,11 @@ class DetectorSpec:
     applies_to: tuple[str, ...] = ("trace", "conversation")
     # Per-framework default overrides of thresholds: {"langgraph": {"min_repeats": 4}}.
     framework_defaults: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = {k: v for k, v in COMMON_THRESHOLDS.items() if k not in self.thresholds}
+        if missing:
+            object.__setattr__(self, "thresholds", {**self.thresholds, **missing})
 
 
 class DetectFn(Protocol):
