@@ -198,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per size after which no further repetitions are started")
     parser.add_argument("--breakdown", type=int, default=1000, metavar="SPANS",
                         help="also time each MAO detector alone on traces of this size (0 = off)")
+    parser.add_argument("--exclude", nargs="+", default=[], metavar="DETECTOR",
+                        help="time MAO without these detectors (to see what the rest of the engine costs)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this JSON file")
     args = parser.parse_args(argv)
     if args.peer_worker:
@@ -206,8 +208,12 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(HERE.parent / "layers" / "mao"))
     from mao.domain.analysis import analyze
+    from mao.domain.detectors import registry
 
-    mao = _time_runs(args.sizes, args.repeats, to_mao_run, analyze, args.budget)
+    keys = [s.key for s in registry.specs() if s.key not in set(args.exclude)]
+    mao = _time_runs(args.sizes, args.repeats, to_mao_run, lambda run: analyze(run, only=keys), args.budget)
+    if args.exclude:
+        print(f"MAO timed without: {', '.join(args.exclude)}")
     peer: dict[int, list[float]] = {}
     peer_version = None
     if not args.no_peer and ensure_peer():

@@ -61,6 +61,11 @@ _ASSUME_TRIGGERS = frozenset([
 ])
 
 
+# substrings every placeholder pattern contains: the regex only runs on arguments holding one
+_PLACEHOLDER_HINTS = ("<", "[", "your", "todo", "tbd", "fixme", "placeholder", "xxx", "lorem", "example.com",
+                      "foo@", "john.doe", "test@", "123-45", "555-01")
+
+
 def _asks(text: str) -> bool:
     return _ASKS.search(text[: _text.MAX_CHARS]) is not None
 
@@ -90,7 +95,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                                   _text.excerpt(text, m.start(), m.end()), 0.7))
         for call in step.tool_calls:
             args = call.arguments if isinstance(call.arguments, str) else repr(call.arguments)
-            m = _PLACEHOLDER.search(args[:2000])
+            head = args[:2000]
+            low = head.lower()
+            m = _PLACEHOLDER.search(head) if any(t in low for t in _PLACEHOLDER_HINTS) else None
             if m:
                 found.append(_det(step, "placeholder_argument",
                                   f"called '{call.name}' with the placeholder value '{m.group(0)}'",

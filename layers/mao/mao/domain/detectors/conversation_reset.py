@@ -117,8 +117,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                              _text.excerpt(text, m.start(), m.end()))]
             for first in opening:
                 if (task_words and len(_text.word_set(text)) >= 8
-                        and _text.containment(task_words, _text.content_words(text)) >= 0.5
-                        and _text.near_duplicate(text, first.content, similar)):
+                        and _text.near_duplicate(text, first.content, similar)
+                        and _text.containment(task_words, _text.content_words(text)) >= 0.5):
                     return [_det(step, "restated_opening", 0.7,
                                  f"re-issued the opening message of step {first.index} as if nothing "
                                  f"had been done since", opening_step=first.index)]
