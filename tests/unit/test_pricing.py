@@ -80,3 +80,30 @@ def test_model_list_has_prices_context_windows_and_providers() -> None:
 
 def test_table_date_is_an_iso_date() -> None:
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", pricing.table_date())
+
+
+def test_costs_agree_with_the_price_tables_own_calculation_including_tiers() -> None:
+    """Our per-span arithmetic must bill exactly what the table's calc_price bills, around tier cliffs too."""
+    from genai_prices import Usage
+
+    from mao.domain import pricing
+
+    tiered = []
+    for info in pricing.list_models():
+        matched = pricing._match(info.id, info.provider)
+        assert matched is not None
+        rates = pricing._rates(info.id, info.provider)
+        if rates and (rates[0][1] or rates[1][1]):
+            tiered.append(info)
+    assert tiered, "the table should contain prompt-size tiered models"
+    checked = 0
+    for info in [*tiered[:8], *[m for m in pricing.list_models() if m.id in ("gpt-4o", "gpt-4o-mini")]]:
+        prov, entry = pricing._match(info.id, info.provider)
+        starts = sorted({s for rates in pricing._rates(info.id, info.provider) for s, _ in rates[1]}) or [1000]
+        for n_in in (0, 1, starts[0], starts[0] + 1, starts[-1] * 2):
+            for n_out in (0, 777):
+                expected = float(entry.calc_price(Usage(input_tokens=n_in, output_tokens=n_out), prov).total_price)
+                got = pricing.cost_usd(info.id, n_in, n_out, info.provider)
+                assert got == pytest.approx(expected, rel=1e-9, abs=1e-12), (info.id, n_in, n_out)
+                checked += 1
+    assert checked >= 40

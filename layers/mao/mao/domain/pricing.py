@@ -258,18 +258,41 @@ def cost_usd(model: str | None, input_tokens: int | None, output_tokens: int | N
         return None
     if not model:
         return None
-    rates = _flat_rates(model, provider.strip().lower() if provider else None)
+    rates = _rates(model, provider.strip().lower() if provider else None)
     if rates is None:
         return None
     n_in, n_out = max(0, int(input_tokens or 0)), max(0, int(output_tokens or 0))
-    if rates == "tiered":
-        return _tiered_cost(model, provider.strip().lower() if provider else None, n_in, n_out)
-    return (n_in * rates[0] + n_out * rates[1]) / 1_000_000
+    input_rates, output_rates = rates
+    return (n_in * _rate_for(input_rates, n_in) + n_out * _rate_for(output_rates, n_in)) / 1_000_000
+
+
+# Per-million price of one direction: the base rate and the tiers ``(start, rate)`` above it. A tier
+# applies to *all* tokens once the prompt exceeds its start (the table's "cliff" model, as the
+# providers bill it), so the rate depends on the input token count only.
+Rates = tuple[float, tuple[tuple[int, float], ...]]
+
+
+def _rate_for(rates: Rates, n_input: int) -> float:
+    base, tiers = rates
+    for start, rate in reversed(tiers):
+        if n_input > start:
+            return rate
+    return base
+
+
+def _as_rates(value: Any) -> Rates:
+    if value is None:
+        return 0.0, ()
+    if isinstance(value, Decimal):
+        return float(value), ()
+    tiers = tuple(sorted((int(t.start), float(t.price)) for t in value.tiers))
+    return float(value.base), tiers
 
 
 @lru_cache(maxsize=4096)
-def _flat_rates(model: str, provider: str | None) -> tuple[float, float] | str | None:
-    """Per-million (input, output) prices; "tiered" when the price depends on the prompt size."""
+def _rates(model: str, provider: str | None) -> tuple[Rates, Rates] | None:
+    """(input, output) per-million rates with their tiers, computed once per model; the per-call
+    cost is then a few multiplications (it is paid for every ingested span)."""
     matched = _match(model, provider)
     if matched is None:
         return None
@@ -277,23 +300,7 @@ def _flat_rates(model: str, provider: str | None) -> tuple[float, float] | str |
     p_in, p_out = getattr(prices, "input_mtok", None), getattr(prices, "output_mtok", None)
     if p_in is None and p_out is None:
         return None  # priced per request/second only: a token cost would be invented
-    if not all(v is None or isinstance(v, Decimal) for v in (p_in, p_out)):
-        return "tiered"
-    return float(p_in or 0), float(p_out or 0)
-
-
-def _tiered_cost(model: str, provider: str | None, n_in: int, n_out: int) -> float | None:
-    from genai_prices import Usage
-
-    matched = _match(model, provider)
-    if matched is None:  # pragma: no cover - _flat_rates found it
-        return None
-    prov, entry = matched
-    try:
-        result = entry.calc_price(Usage(input_tokens=n_in, output_tokens=n_out), prov)
-    except (ValueError, KeyError, TypeError):
-        return None
-    return float(result.total_price)
+    return _as_rates(p_in), _as_rates(p_out)
 
 
 @cache
