@@ -75,13 +75,15 @@ def tokens(text: str) -> tuple[str, ...]:
 @lru_cache(maxsize=65536)
 def content_words(text: str) -> frozenset[str]:
     """Distinct words that carry meaning: no stopwords, no one- or two-letter words, no numbers."""
-    return frozenset(w for w in word_set(text) if len(w) > 2 and not w.isdigit()) - STOPWORDS
+    return frozenset([w for w in word_set(text) - STOPWORDS if len(w) > 2 and not w.isdigit()])
 
 
 @lru_cache(maxsize=32768)
 def shingles(text: str, k: int = 3) -> frozenset[int]:
     """Hashed k-word shingles (numbers masked, so counters and timestamps do not hide a repeat)."""
-    toks = tuple(_DIGITS.sub("#", t) for t in tokens(text))
+    # Every run of digits becomes "0" in one pass over the text (a word character, so tokens keep their
+    # shape): "page 12" and "page 345" give the same shingle.
+    toks = tuple(_WORD.findall(_DIGITS.sub("0", lower(text))))
     if not toks:
         return frozenset()
     if len(toks) <= k:

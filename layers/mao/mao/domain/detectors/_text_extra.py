@@ -31,18 +31,23 @@ _STOP_TEXT = """
 STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 
 
-@lru_cache(maxsize=8192)
+_CACHE = 65536  # distinct texts remembered: a 10,000-step run's texts stay cached across detectors
+
+
+@lru_cache(maxsize=_CACHE)
 def lower(text: str) -> str:
     """The lower-cased, length-capped form of ``text`` that every matcher here works on."""
     return text[:MAX_CHARS].lower()
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def words(text: str) -> tuple[str, ...]:
-    """Word tokens of ``text`` (lower-case, trailing dots and quotes stripped)."""
-    return tuple(w.rstrip(".'") for w in _WORD.findall(lower(text)))
+    """Word tokens of ``text`` (lower-case; a token starts and ends with a letter or digit, so trailing
+    dots and quotes are never part of it)."""
+    return tuple(_WORD.findall(lower(text)))
 
 
+@lru_cache(maxsize=_CACHE)
 def stem(word: str) -> str:
     """A crude suffix stripper so 'tests', 'tested' and 'testing' meet; enough for overlap scores."""
     for suffix in ("ing", "ed", "es", "s"):
@@ -51,10 +56,10 @@ def stem(word: str) -> str:
     return word
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed content words: no stopwords, no one- or two-letter tokens."""
-    return frozenset(stem(w) for w in words(text) if len(w) > 2 and w not in STOPWORDS)
+    return frozenset(map(stem, [w for w in set(words(text)) - STOPWORDS if len(w) > 2]))
 
 
 def coverage(needles: Iterable[str], haystack: frozenset[str]) -> float:
