@@ -61,5 +61,14 @@ class TTLEpochAttribute(NumberAttribute):
     """
 
 
+def sortable_id(prefix: str, now: float | None = None) -> str:
+    """A time-sortable id: ``<prefix>_`` + 12 hex digits of epoch milliseconds + 10 random hex digits.
+    Newest-first listings sort on it without a separate timestamp key."""
+    import secrets
+
+    ms = int((now if now is not None else utcnow().timestamp()) * 1000)
+    return f"{prefix}_{ms:012x}{secrets.token_hex(5)}"
+
+
 def is_live(expires_at: int | float | None, now: int | None = None) -> bool:
     return expires_at is None or expires_at > (now if now is not None else epoch_now())

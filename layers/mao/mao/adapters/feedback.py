@@ -8,7 +8,6 @@ given, so statistics and recommendations never need to read the detections again
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from mao.adapters.dynamo import bound_model, region, utcnow
+from mao.adapters.dynamo import bound_model, region, sortable_id, utcnow
 
 
 class FeedbackByTime(GlobalSecondaryIndex["FeedbackModel"]):
@@ -51,9 +50,7 @@ class FeedbackModel(Model):
 
 
 def new_feedback_id(now: datetime | None = None) -> str:
-    """Time-sortable: milliseconds since the epoch (fixed width hex), then randomness."""
-    millis = int((now or utcnow()).timestamp() * 1000)
-    return f"fb_{millis:012x}{secrets.token_hex(5)}"
+    return sortable_id("fb", now.timestamp() if now else None)
 
 
 def get(tenant_id: str, detection_id: str) -> FeedbackModel | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from mao.adapters.dynamo import bound_model, region, utcnow
+from mao.adapters.dynamo import bound_model, region, sortable_id, utcnow
 from mao.domain.fixes.states import IllegalTransition, check_transition
 
 TABLE_ENV = "MAO_HEALING_TABLE"
@@ -36,9 +35,7 @@ MAX_SNAPSHOT_INLINE = 64 * 1024
 
 
 def new_id(prefix: str, now: float | None = None) -> str:
-    """Time-sortable: 12 hex digits of milliseconds, then 10 random hex digits."""
-    ms = int((now if now is not None else time.time()) * 1000)
-    return f"{prefix}_{ms:012x}{secrets.token_hex(5)}"
+    return sortable_id(prefix, now)
 
 
 def id_floor(prefix: str, when: datetime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -11,7 +10,7 @@ from pynamodb.attributes import JSONAttribute, ListAttribute, UnicodeAttribute, 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.models import Model
 
-from mao.adapters.dynamo import bound_model, region, utcnow
+from mao.adapters.dynamo import bound_model, region, sortable_id, utcnow
 
 
 @bound_model("MAO_WORKFLOW_GROUPS_TABLE", "mao-workflow-groups")
@@ -32,8 +31,7 @@ class WorkflowGroupModel(Model):
 
 
 def new_group_id(now: datetime | None = None) -> str:
-    millis = int((now or utcnow()).timestamp() * 1000)
-    return f"wg_{millis:012x}{secrets.token_hex(5)}"
+    return sortable_id("wg", now.timestamp() if now else None)
 
 
 def create(tenant_id: str, *, name: str, description: str | None, rules: dict[str, Any],
