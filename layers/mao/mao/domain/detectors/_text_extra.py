@@ -134,12 +134,21 @@ def arguments_text(call: ToolCall) -> str:
     return (args if isinstance(args, str) else repr(args))[:MAX_CHARS]
 
 
+_USER_ROLES = frozenset({"user", "human"})
+_TOOL_KINDS = frozenset({"tool", "retrieval"})
+
+
 def is_tool_step(step: Step) -> bool:
-    return step.kind in ("tool", "retrieval") or step.role == "tool"
+    return step.kind in _TOOL_KINDS or step.role == "tool"
+
+
+@lru_cache(maxsize=4096)
+def _user_name(agent: str) -> bool:
+    return agent.lower() in _USER_ROLES
 
 
 def is_user_step(step: Step) -> bool:
-    return step.role in ("user", "human") or step.agent.lower() in ("user", "human")
+    return step.role in _USER_ROLES or _user_name(step.agent)
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -84,7 +84,9 @@ def _mentions(report_low: str, findings: list[_Finding]) -> bool:
 
 
 def _next_speaker(run: Run, index: int) -> str | None:
-    for later in run.steps[index + 1 :]:
+    steps = run.steps
+    for i in range(index + 1, len(steps)):  # walks from ``index`` without copying the rest of the run
+        later = steps[i]
         if not tx.is_tool_step(later) and not tx.is_user_step(later) and later.role != "system":
             return later.agent
     return None

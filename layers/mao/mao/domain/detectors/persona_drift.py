@@ -18,9 +18,12 @@ declaration to be clear.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from mao.domain.detectors import _text
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Run, Step
@@ -210,11 +213,17 @@ class _Persona:
     messages: list[Step] = field(default_factory=list)
 
 
+_ANY_LANG_WORD = frozenset().union(*_LANG_WORDS.values())
+
+
+@lru_cache(maxsize=65536)
 def _language(text: str) -> tuple[str | None, float]:
     ws = tx.words(text)
     if len(ws) < 6:
         return None, 0.0
-    scores = {lang: sum(1 for w in ws if w in vocab) for lang, vocab in _LANG_WORDS.items()}
+    # Count only the few words that belong to some vocabulary (one C-speed pass), then score those.
+    counts = Counter(w for w in ws if w in _ANY_LANG_WORD)
+    scores = {lang: sum(n for w, n in counts.items() if w in vocab) for lang, vocab in _LANG_WORDS.items()}
     best = max(scores, key=lambda k: scores[k])
     total = sum(scores.values())
     if scores[best] < 3 or total == 0:
@@ -323,8 +332,22 @@ def _language_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
     )
 
 
+_INFORMAL_WORDS = frozenset(
+    {
+        "lol", "lmao", "rofl", "dude", "bro", "gonna", "wanna", "gotta", "yep", "nah", "omg", "wtf", "idk",
+        "tbh", "kinda", "sorta", "whatever", "meh", "ugh", "hehe", "bruh", "awesome", "chill",
+    }
+)
+
+
 def _informal_count(text: str) -> int:
-    return len(_INFORMAL.findall(tx.lower(text)))
+    low = tx.lower(text)
+    # Gate: the pattern needs a slang word, "haha", "!!" or a non-ASCII character (emoji) to match at all. In
+    # ASCII text without apostrophes the punctuation-split words are exactly the regex's \b-delimited words.
+    if (low.isascii() and "!!" not in low and "haha" not in low and "'" not in low
+            and _INFORMAL_WORDS.isdisjoint(_text.word_set(text))):
+        return 0
+    return len(_INFORMAL.findall(low))
 
 
 def _register_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:

@@ -204,7 +204,9 @@ def _handoff_mismatch(
     named = [a for a in tx.agent_mentions(s_low, agents) if a != step.agent]
     if len(named) != 1:
         return None
-    for later in run.steps[step.index + 1 :]:
+    steps = run.steps
+    for i in range(step.index + 1, len(steps)):  # walks from the step without copying the rest of the run
+        later = steps[i]
         if tx.is_tool_step(later) or tx.is_user_step(later):
             continue
         if later.agent in (step.agent, named[0]):

@@ -98,9 +98,9 @@ def _tool_failures(run: Run, step: Step, lookback: int) -> list[tuple[Step, str]
 
     for call in reversed(step.tool_calls):
         visit(step, call.name, tx.tool_text(call), bool(call.error))
-    for seen, prev in enumerate(reversed(run.steps[: step.index])):
-        if seen >= lookback:
-            break
+    steps = run.steps
+    for i in range(step.index - 1, max(-1, step.index - 1 - lookback), -1):  # no copy of the run per claim
+        prev = steps[i]
         if not tx.is_tool_step(prev):
             if _speaks(prev) and prev.agent == step.agent:
                 for call in reversed(prev.tool_calls):
