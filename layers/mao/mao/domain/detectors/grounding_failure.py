@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
-from mao.domain.security.grounding import check_grounding
-from mao.domain.security.run_text import is_source_step, sources_before
+from mao.domain.security.grounding import check_against
+from mao.domain.security.run_text import is_source_step, run_sources
 
 SPEC = DetectorSpec(
     key="grounding_failure",
@@ -26,18 +26,26 @@ SPEC = DetectorSpec(
     fix_types=("grounding_check", "citation_requirement", "retrieval_improvement"),
 )
 
+# Source sentences compared per claim: a number is only called contradicted by a sentence sharing at
+# least half of the claim's words, so sentences that cannot reach that are not compared at all.
+MIN_OVERLAP = 0.5
+MAX_CANDIDATES = 2000
+
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     need = int(thresholds["min_unsupported"])
     max_grounding = float(thresholds["max_grounding"])
     detections: list[Detection] = []
+    indexed = None
     for step in run.steps:
         if is_source_step(step) or step.role == "user" or not step.content:
             continue
-        sources = sources_before(run, step.index)
-        if not sources:
+        indexed = indexed or run_sources(run)
+        n_sources = indexed.before(step.index)
+        if not n_sources:
             continue
-        report = check_grounding(step.content, [text for _, text in sources])
+        report = check_against(step.content, indexed.sources, n_sources, min_overlap=MIN_OVERLAP,
+                               max_candidates=MAX_CANDIDATES)
         bad = report.unsupported + report.contradicted
         if bad < need or report.grounding_score > max_grounding:
             continue
@@ -48,7 +56,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             f_code=SPEC.f_code,
             confidence=round(min(0.95, 0.55 + 0.1 * bad) * (1.0 - 0.3 * report.grounding_score), 4),
             severity="high" if report.contradicted else "medium",
-            explanation=(f"Step {step.index} ({step.agent}) states {bad} fact(s) that the {len(sources)} earlier "
+            explanation=(f"Step {step.index} ({step.agent}) states {bad} fact(s) that the {n_sources} earlier "
                          f"source(s) do not support ({', '.join(facts[:4])}); grounding score "
                          f"{report.grounding_score:.2f}. Require answers to cite the tool results they use."),
             evidence=[Evidence(ref=step.ref, quote=c.claim[:300], step_index=step.index, note=c.status)
@@ -56,6 +64,6 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             detector_version=SPEC.version,
             details={"grounding_score": round(report.grounding_score, 4), "unsupported": report.unsupported,
                      "contradicted": report.contradicted, "checked_facts": report.checked_facts,
-                     "source_steps": sorted({i for i, _ in sources})},
+                     "source_steps": indexed.source_steps(n_sources)},
         ))
     return detections

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
-from mao.domain.security.grounding import check_grounding
-from mao.domain.security.run_text import is_source_step, sources_before, step_sources
+from mao.domain.security.grounding import check_against
+from mao.domain.security.run_text import is_source_step, run_sources
 
 SPEC = DetectorSpec(
     key="hallucination",
@@ -27,6 +27,9 @@ SPEC = DetectorSpec(
 )
 
 _FABRICATED_KINDS = ("quote", "citation")
+# Only a sentence sharing half of a claim's words can contradict its numbers: others are not compared.
+MIN_OVERLAP = 0.5
+MAX_CANDIDATES = 2000
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
@@ -36,15 +39,13 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                if s.content and not is_source_step(s) and s.role != "user"]
     if run.final_output and not any(t[3] == run.final_output for t in targets):
         targets.append((len(run.steps), "final_output", "final", run.final_output))
+    indexed = run_sources(run) if targets else None
     for index, ref, agent, text in targets:
-        sources = [t for _, t in sources_before(run, index)]
-        if index >= len(run.steps):
-            sources = [t for s in run.steps for t in step_sources(s)]
-        if not sources:
+        n_sources = indexed.before(index) if index < len(run.steps) else len(indexed.sources)
+        if not n_sources:
             continue
-        if run.task:
-            sources.append(run.task)
-        report = check_grounding(text, sources)
+        report = check_against(text, indexed.sources, n_sources, extra=[run.task] if run.task else None,
+                               min_overlap=MIN_OVERLAP, max_candidates=MAX_CANDIDATES)
         findings = [(c, f) for c in report.claims for f in c.facts
                     if f.status == "contradicted" or (f.status == "unsupported" and f.kind in _FABRICATED_KINDS)]
         if len(findings) < need:

@@ -12,8 +12,11 @@ Pure text processing, deterministic, no models.
 
 from __future__ import annotations
 
+import math
 import re
+from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 FactKind = Literal["number", "date", "name", "quote", "citation"]
@@ -34,13 +37,13 @@ _STOP = frozenset((
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DATE = re.compile(
-    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
+    rf"(?=[\dadfjmnos])\b(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}/\d{{1,2}}/\d{{2,4}}|(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|"
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}})\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"(?<![\w.])[-+]?\$?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])[-+]?\$?\d+(?:\.\d+)?"
-    r"(?:\s?(?:%|percent|k|m|bn|million|billion|thousand|trillion)\b)?",
+_NUMBER = re.compile(  # the leading look-ahead only lets the engine skip positions that cannot match
+    r"(?=[-+$\d])(?<![\w.])[-+]?\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+    r"(?:\s?(?:%|percent|k|m|bn|million|billion|thousand|trillion)\b)?)",
     re.IGNORECASE,
 )
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9, "trillion": 1e12}
@@ -49,7 +52,11 @@ _URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
 _REF = re.compile(r"\[(\d{1,3})\]")
 _CAP_WORD = r"[A-Z][a-zA-Z'\u2019\-]+"
-_NAME = re.compile(rf"\b{_CAP_WORD}(?:\s+(?:{_CAP_WORD}|of|de|van|von|der|la|du))*(?:\s+{_CAP_WORD})")
+_NAME = re.compile(rf"(?=[A-Z])\b{_CAP_WORD}(?:\s+(?:{_CAP_WORD}|of|de|van|von|der|la|du))*(?:\s+{_CAP_WORD})")
+_DIGIT = re.compile(r"\d")
+_DATE_HINT = re.compile(r"\d\d\d\d|\d/\d")  # every date form has a 4-digit year or a d/d
+_QUOTE_CHAR = re.compile(r"[\"“”]")
+_NUMBER_MARK = re.compile(r"[.,%$]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +109,28 @@ class GroundingReport:
 
 
 # ------------------------------------------------------------------------------------------- parsing
+_SENTENCE_CACHE = 65536  # distinct texts remembered (a 10,000-step run's claims and sources fit)
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= 3)
+
+
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text or "") if len(s.strip()) >= 3]
+    return list(_sentences(text or ""))
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+_NUMBER_VALUE = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(%|percent|k|m|bn|million|billion|thousand|trillion)?$")
 
 
 def _number_value(token: str) -> float | None:
     t = token.lower().replace("$", "").replace(",", "").strip()
-    m = re.match(r"([-+]?\d+(?:\.\d+)?)\s*(%|percent|k|m|bn|million|billion|thousand|trillion)?$", t)
+    m = _NUMBER_VALUE.match(t)
     if not m:
         return None
     value = float(m.group(1))
@@ -125,7 +143,7 @@ def _number_value(token: str) -> float | None:
 def _numbers(text: str, skip: list[tuple[int, int]]) -> list[tuple[str, float]]:
     out = []
     for m in _NUMBER.finditer(text):
-        if any(a <= m.start() < b for a, b in skip):
+        if skip and any(a <= m.start() < b for a, b in skip):
             continue
         value = _number_value(m.group(0))
         if value is not None:
@@ -133,107 +151,271 @@ def _numbers(text: str, skip: list[tuple[int, int]]) -> list[tuple[str, float]]:
     return out
 
 
+def _num_key(value: float) -> str:
+    """Equality key for numbers: equal within float noise (``0.3 million`` == ``300,000``)."""
+    return f"{value:.12g}"
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _sentence_numbers(sentence: str) -> frozenset[float]:
+    return frozenset(v for _, v in _numbers(sentence, []))
+
+
+@dataclass(frozen=True, slots=True)
+class _ClaimParse:
+    """The checkable parts of one claim sentence (independent of any source)."""
+
+    words: frozenset[str]
+    quotes: tuple[str, ...]
+    urls: tuple[str, ...]
+    dois: tuple[str, ...]
+    refs: tuple[str, ...]
+    dates: tuple[str, ...]
+    numbers: tuple[tuple[str, float], ...]
+    names: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _parse_claim(claim: str) -> _ClaimParse:
+    has_digit = _DIGIT.search(claim) is not None
+    quotes = tuple(m.group(1).strip() for m in _QUOTE.finditer(claim)) if _QUOTE_CHAR.search(claim) else ()
+    has_link = "http" in claim.lower()
+    urls = tuple(u.rstrip(".,;") for u in _URL.findall(claim)) if has_link else ()
+    dois = tuple(_DOI.findall(claim)) if "10." in claim else ()
+    refs = tuple(_REF.findall(claim)) if "[" in claim else ()
+    numbers: tuple[tuple[str, float], ...] = ()
+    dates: tuple[str, ...] = ()
+    if has_digit:
+        date_matches = list(_DATE.finditer(claim)) if _DATE_HINT.search(claim) else []
+        dates = tuple(m.group(0) for m in date_matches)
+        skip = [(m.start(), m.end()) for m in date_matches]
+        if has_link:
+            skip += [(m.start(), m.end()) for m in _URL.finditer(claim)]
+        if refs:
+            skip += [(m.start(), m.end()) for m in _REF.finditer(claim)]
+        if dois:
+            skip += [(m.start(), m.end()) for m in _DOI.finditer(claim)]
+        numbers = tuple(_numbers(claim, skip))
+    names = []
+    for m in _NAME.finditer(claim):
+        parts = tuple(p for p in re.split(r"\s+", m.group(0)) if p[:1].isupper())
+        if len(parts) >= 2:
+            names.append((m.group(0), parts))
+    return _ClaimParse(_words(claim), quotes, urls, dois, refs, dates, numbers, tuple(names))
+
+
+# --------------------------------------------------------------------------------------------- sources
 @dataclass(slots=True)
 class _Source:
     index: int
     text: str
     lower: str
-    sentences: list[str]
-    sentence_words: list[set[str]]
-    numbers: set[float]
-    urls: set[str]
+    sentences: tuple[str, ...]
+    sentence_words: tuple[frozenset[str], ...]
+    number_keys: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def _prepared(text: str) -> tuple[str, tuple[str, ...], tuple[frozenset[str], ...], frozenset[str]]:
+    sents = _sentences(text) or (text,)
+    nums = {v for _, v in _numbers(text, [])}
+    if _DATE_HINT.search(text):
+        dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
+        if dates:
+            nums |= {v for _, v in _numbers(text, dates)}
+    return text.lower(), sents, tuple(_words(s) for s in sents), frozenset(_num_key(v) for v in nums)
 
 
 def _prepare(index: int, text: str) -> _Source:
-    sents = sentences(text) or [text]
-    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
-    nums = {v for _, v in _numbers(text, [])} | {v for _, v in _numbers(text, dates)}
-    return _Source(index, text, text.lower(), sents, [_words(s) for s in sents], nums,
-                   {u.rstrip(".,;").lower() for u in _URL.findall(text)})
+    lower, sents, words, nums = _prepared(text)
+    return _Source(index, text, lower, sents, words, nums)
 
 
-def _best_sentence(claim_words: set[str], sources: list[_Source]) -> tuple[float, _Source | None, str | None]:
-    best = (0.0, None, None)
-    if not claim_words:
+class SourceSet:
+    """Sources in the order they appeared, prepared once and indexed for the claim checks.
+
+    A check may use only the first ``limit`` sources (what had been read before a step) plus a few
+    extra ones: one set serves every step of a run. Lookups are by index, not by scanning: numbers
+    by value, quotes / names / dates / URLs by substring search in one joined lower-cased text, and
+    the best matching source sentence through an inverted word index.
+    """
+
+    __slots__ = ("_ends", "_found_at", "_joined", "_postings", "_sent_source", "_sent_start", "_sent_text",
+                 "_sent_words", "number_first", "sources")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.sources = [_prepare(i, t or "") for i, t in enumerate(texts)]
+        self.number_first: dict[str, int] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._sent_text: list[str] = []
+        self._sent_words: list[frozenset[str]] = []
+        self._sent_source: list[int] = []
+        self._sent_start: list[int] = []  # first sentence id of each source (and the total at the end)
+        ends: list[int] = []
+        offset = -1
+        for src in self.sources:
+            for key in src.number_keys:
+                self.number_first.setdefault(key, src.index)
+            self._sent_start.append(len(self._sent_text))
+            for sent, words in zip(src.sentences, src.sentence_words, strict=True):
+                sid = len(self._sent_text)
+                self._sent_text.append(sent)
+                self._sent_words.append(words)
+                self._sent_source.append(src.index)
+                for w in words:
+                    self._postings.setdefault(w, []).append(sid)
+            offset += 1 + len(src.lower)
+            ends.append(offset)
+        self._sent_start.append(len(self._sent_text))
+        self._ends = ends
+        self._joined = "\x00".join(s.lower for s in self.sources)
+        self._found_at: dict[str, int | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def first_containing(self, needle_lower: str) -> int | None:
+        """Position of the first source whose lower-cased text contains ``needle_lower``."""
+        if needle_lower in self._found_at:
+            return self._found_at[needle_lower]
+        at = self._joined.find(needle_lower)
+        pos = bisect_left(self._ends, at) if at >= 0 else None
+        self._found_at[needle_lower] = pos
+        return pos
+
+    def best_sentence(self, words: frozenset[str], limit: int, min_overlap: float,
+                      max_candidates: int | None) -> tuple[float, int | None, str | None]:
+        """Best word-overlap sentence among the first ``limit`` sources (exact when it reaches
+        ``min_overlap``; below that the result may be a lesser sentence)."""
+        m = len(words)
+        if not m or not limit:
+            return 0.0, None, None
+        cut = self._sent_start[min(limit, len(self.sources))]
+        need = max(1, math.ceil(min_overlap * m - 1e-9))
+        # A sentence sharing >= need words shares one of any (m - need + 1) of them: take the rarest.
+        lists = []
+        for w in words:
+            post = self._postings.get(w)
+            if post:
+                n = bisect_left(post, cut)
+                if n:
+                    lists.append((n, w, post))
+        if not lists:
+            return 0.0, None, None
+        lists.sort(key=lambda t: (t[0], t[1]))
+        # Words found in no sentence count among those (m - need + 1) for free.
+        lists = lists[:max(0, m - need + 1 - (m - len(lists)))]
+        candidates: set[int] = set()
+        for n, _, post in lists:
+            candidates.update(post[:n])
+        ordered = sorted(candidates)
+        if max_candidates is not None and len(ordered) > max_candidates:
+            ordered = ordered[-max_candidates:]  # the most recent sources
+        best_count, best_sid = 0, -1
+        sent_words = self._sent_words
+        for sid in ordered:
+            c = len(words & sent_words[sid])
+            if c > best_count:
+                best_count, best_sid = c, sid
+        if best_sid < 0:
+            return 0.0, None, None
+        return best_count / m, self._sent_source[best_sid], self._sent_text[best_sid]
+
+
+@dataclass(slots=True)
+class _View:
+    """The sources one claim check may use: a prefix of a :class:`SourceSet` plus extra sources."""
+
+    base: SourceSet
+    limit: int
+    extra: list[_Source]
+    min_overlap: float
+    max_candidates: int | None
+
+    @property
+    def count(self) -> int:
+        return self.limit + len(self.extra)
+
+    def found(self, needle: str) -> int | None:
+        n = needle.lower()
+        pos = self.base.first_containing(n)
+        if pos is not None and pos < self.limit:
+            return pos
+        for i, src in enumerate(self.extra):
+            if n in src.lower:
+                return self.limit + i
+        return None
+
+    def has_number(self, value: float) -> bool:
+        key = _num_key(value)
+        first = self.base.number_first.get(key)
+        return (first is not None and first < self.limit) or any(key in s.number_keys for s in self.extra)
+
+    def best_sentence(self, words: frozenset[str], min_overlap: float) -> tuple[float, int | None, str | None]:
+        best = self.base.best_sentence(words, self.limit, min_overlap, self.max_candidates)
+        if not words:
+            return best
+        for i, src in enumerate(self.extra):
+            for sent, sw in zip(src.sentences, src.sentence_words, strict=True):
+                if not sw:
+                    continue
+                overlap = len(words & sw) / len(words)
+                if overlap > best[0]:
+                    best = (overlap, self.limit + i, sent)
         return best
-    for src in sources:
-        for sent, words in zip(src.sentences, src.sentence_words, strict=True):
-            if not words:
-                continue
-            overlap = len(claim_words & words) / len(claim_words)
-            if overlap > best[0]:
-                best = (overlap, src, sent)
-    return best
 
 
-def _found(needle: str, sources: list[_Source]) -> _Source | None:
-    n = needle.lower()
-    for src in sources:
-        if n in src.lower:
-            return src
-    return None
-
-
-def _check_claim(claim: str, sources: list[_Source]) -> ClaimResult:
-    words = _words(claim)
-    support, best_src, best_sent = _best_sentence(words, sources)
+def _check_claim(claim: str, view: _View) -> ClaimResult:
+    parsed = _parse_claim(claim)
+    words = parsed.words
+    support, best_src, best_sent = view.best_sentence(words, view.min_overlap)
     facts: list[Fact] = []
 
-    for m in _QUOTE.finditer(claim):
-        quote = m.group(1).strip()
-        src = _found(quote, sources)
+    for quote in parsed.quotes:
+        src = view.found(quote)
         if src is None:  # tolerate small edits: most of the quote's words in one source sentence
-            q_words = _words(quote)
-            overlap, qsrc, qsent = _best_sentence(q_words, sources)
+            overlap, qsrc, qsent = view.best_sentence(_words(quote), 0.9)
             if overlap >= 0.9 and qsrc is not None:
-                facts.append(Fact("quote", quote, "supported", qsrc.index, qsent))
+                facts.append(Fact("quote", quote, "supported", qsrc, qsent))
             else:
                 facts.append(Fact("quote", quote, "unsupported", note="quoted text not found in the sources"))
         else:
-            facts.append(Fact("quote", quote, "supported", src.index))
+            facts.append(Fact("quote", quote, "supported", src))
 
-    for url in _URL.findall(claim):
-        url = url.rstrip(".,;")
-        ok = any(url.lower() in s.urls or url.lower() in s.lower for s in sources)
+    for url in parsed.urls:
+        ok = view.found(url) is not None
         facts.append(Fact("citation", url, "supported" if ok else "unsupported",
                           note=None if ok else "cited URL does not appear in the sources"))
-    for doi in _DOI.findall(claim):
-        ok = _found(doi.rstrip(".,;"), sources) is not None
+    for doi in parsed.dois:
+        ok = view.found(doi.rstrip(".,;")) is not None
         facts.append(Fact("citation", doi, "supported" if ok else "unsupported"))
-    for ref in _REF.findall(claim):
-        ok = 1 <= int(ref) <= len(sources)
+    n_sources = view.count
+    for ref in parsed.refs:
+        ok = 1 <= int(ref) <= n_sources
         facts.append(Fact("citation", f"[{ref}]", "supported" if ok else "unsupported",
-                          note=None if ok else f"reference [{ref}] but only {len(sources)} sources"))
+                          note=None if ok else f"reference [{ref}] but only {n_sources} sources"))
 
-    date_spans = [(m.start(), m.end()) for m in _DATE.finditer(claim)]
-    for m in _DATE.finditer(claim):
-        src = _found(m.group(0), sources)
-        facts.append(Fact("date", m.group(0), "supported" if src else "unsupported",
-                          src.index if src else None))
+    for date in parsed.dates:
+        src = view.found(date)
+        facts.append(Fact("date", date, "supported" if src is not None else "unsupported", src))
 
-    skip = date_spans + [(m.start(), m.end()) for m in _URL.finditer(claim)] \
-        + [(m.start(), m.end()) for m in _REF.finditer(claim)] + [(m.start(), m.end()) for m in _DOI.finditer(claim)]
-    best_numbers = {v for _, v in _numbers(best_sent, [])} if best_sent else set()
-    for token, value in _numbers(claim, skip):
-        if value in (0.0, 1.0) and not re.search(r"[.,%$]", token):
+    best_numbers = _sentence_numbers(best_sent) if best_sent else frozenset()
+    for token, value in parsed.numbers:
+        if value in (0.0, 1.0) and not _NUMBER_MARK.search(token):
             continue  # "one of", list markers: too weak to check
-        if any(abs(value - v) <= 1e-9 * max(1.0, abs(v)) for s in sources for v in s.numbers):
+        if view.has_number(value):
             facts.append(Fact("number", token, "supported"))
         elif best_sent is not None and support >= 0.5 and best_numbers:
-            facts.append(Fact("number", token, "contradicted", best_src.index if best_src else None, best_sent,
+            facts.append(Fact("number", token, "contradicted", best_src, best_sent,
                               note="the closest source sentence gives a different number"))
         else:
             facts.append(Fact("number", token, "unsupported"))
 
-    for m in _NAME.finditer(claim):
-        name = m.group(0)
-        parts = [p for p in re.split(r"\s+", name) if p[:1].isupper()]
-        if len(parts) < 2:
-            continue
-        src = _found(name, sources)
-        if src is None and all(_found(p, sources) for p in parts):
-            src = _found(parts[-1], sources)
-        facts.append(Fact("name", name, "supported" if src else "unsupported", src.index if src else None))
+    for name, parts in parsed.names:
+        src = view.found(name)
+        if src is None and all(view.found(p) is not None for p in parts):
+            src = view.found(parts[-1])
+        facts.append(Fact("name", name, "supported" if src is not None else "unsupported", src))
 
     checkable = [f for f in facts if f.status != "unverifiable"]
     if any(f.status == "contradicted" for f in checkable):
@@ -244,13 +426,10 @@ def _check_claim(claim: str, sources: list[_Source]) -> ClaimResult:
         status = "supported"
     else:
         status = "supported" if support >= 0.6 else "unverifiable"
-    return ClaimResult(claim, status, support, facts, best_src.index if best_src else None, best_sent)
+    return ClaimResult(claim, status, support, facts, best_src, best_sent)
 
 
-def check_grounding(output: str, sources: list[str], min_unsupported: int = 1) -> GroundingReport:
-    """Claims of ``output`` against ``sources``; ``hallucinated`` when enough facts lack support."""
-    prepared = [_prepare(i, s or "") for i, s in enumerate(sources)]
-    claims = [_check_claim(s, prepared) for s in sentences(output)]
+def _report(claims: list[ClaimResult], min_unsupported: int) -> GroundingReport:
     facts = [f for c in claims for f in c.facts]
     supported = sum(f.status == "supported" for f in facts)
     unsupported = sum(f.status == "unsupported" for f in facts)
@@ -268,4 +447,27 @@ def check_grounding(output: str, sources: list[str], min_unsupported: int = 1) -
     )
 
 
-__all__ = ["ClaimResult", "Fact", "GroundingReport", "check_grounding", "sentences"]
+def check_grounding(output: str, sources: list[str], min_unsupported: int = 1) -> GroundingReport:
+    """Claims of ``output`` against ``sources``; ``hallucinated`` when enough facts lack support."""
+    return check_against(output, SourceSet(list(sources)), min_unsupported=min_unsupported)
+
+
+def check_against(output: str, sources: SourceSet, limit: int | None = None, extra: list[str] | None = None,
+                  min_unsupported: int = 1, min_overlap: float = 0.0,
+                  max_candidates: int | None = None) -> GroundingReport:
+    """Like :func:`check_grounding`, against the first ``limit`` of ``sources`` plus ``extra`` texts.
+
+    ``min_overlap`` > 0 lets the best-sentence search skip sentences that cannot reach that word
+    overlap: claim supports below it may then be understated, while every fact verdict (a number is
+    only called contradicted at an overlap of 0.5 or more) stays exact for ``min_overlap <= 0.5``.
+    ``max_candidates`` bounds the sentences compared per claim (the most recent ones are kept).
+    """
+    n = len(sources) if limit is None else max(0, min(limit, len(sources)))
+    view = _View(sources, n, [_prepare(n + i, t or "") for i, t in enumerate(extra or [])],
+                 min_overlap, max_candidates)
+    claims = [_check_claim(s, view) for s in _sentences(output or "")]
+    return _report(claims, min_unsupported)
+
+
+__all__ = ["ClaimResult", "Fact", "GroundingReport", "SourceSet", "check_against", "check_grounding",
+           "sentences"]
