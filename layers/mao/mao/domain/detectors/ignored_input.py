@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -65,8 +66,9 @@ _GATE = (
     "as i said",
     "already",
 )
+# After \b, a lookahead on the alternatives' first letters lets the regex skip most positions at once.
 _CORRECTION = re.compile(
-    r"\b(?:you (?:should|must|need to|have to|forgot)|(?:should|must|needs? to) (?:be |not |also )?"
+    r"\b(?=[abcdimnprswy])(?:you (?:should|must|need to|have to|forgot)|(?:should|must|needs? to) (?:be |not |also )?"
     r"(?:use|add|remove|change|handle|include|return|validate|check|switch|rename|replace|cite|convert|sort|"
     r"filter|exclude|avoid|mention|state|use)\w*|instead of|don'?t|do not|make sure|be sure to|"
     r"change\b.{1,50}?\bto\b|rename|replace|switch to|(?:is|are|was|were) (?:wrong|incorrect|missing|"
@@ -79,12 +81,14 @@ _IMPERATIVE = re.compile(
 )
 _IMPERATIVE_ANYWHERE = re.compile(r"(?:^|[.!?:;,\n]\s*)" + _IMPERATIVE.pattern)
 _PUSHBACK = re.compile(
-    r"\b(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|not necessary|unnecessary|"
+    r"\b(?=[abcdghiknopuwy])(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|"
+    r"not necessary|unnecessary|"
     r"won'?t change|can'?t (?:use|change)|because|however|good (?:catch|point)|as you suggested|as requested|"
     r"per your|you're right|you are right|agreed)\b"
 )
 _REPEAT = re.compile(
-    r"\b(?:as i (?:said|mentioned|asked|noted|pointed out)|i (?:already|previously) (?:asked|said|mentioned|"
+    r"\b(?=[afiosty])(?:as i (?:said|mentioned|asked|noted|pointed out)|"
+    r"i (?:already|previously) (?:asked|said|mentioned|"
     r"pointed out|requested)|for the (?:second|third|\w+th) time|once again|(?:still|again) (?:not|hasn'?t|"
     r"haven'?t|ignor\w+|missing|no )|you still|this still|it still (?:uses|has|lacks|returns|ignores))"
 )
@@ -218,6 +222,8 @@ _CODE = re.compile(r"```[\w+-]*\n(.*?)```", re.DOTALL)
 
 def _code(text: str) -> str:
     """The message's code blocks with whitespace normalised ('' when it has none)."""
+    if "```" not in text:
+        return ""
     return "\n".join(" ".join(block.split()) for block in _CODE.findall(text[: tx.MAX_CHARS]))
 
 
@@ -226,10 +232,20 @@ def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:
     for later in run.steps[reply.index + 1 : reply.index + 12]:
         if later.agent != corr.step.agent or not _speaks(later):
             continue
-        low = tx.lower(later.content)
-        if _REPEAT.search(low) or tx.jaccard(tx.content_terms(later.content), corr.terms) >= 0.5:
+        if _repeats(later.content) or tx.jaccard(tx.content_terms(later.content), corr.terms) >= 0.5:
             return later
     return None
+
+
+# Every phrase _REPEAT matches contains one of these; most messages contain none.
+_REPEAT_GATE = ("as i ", "already", "previously", " time", "again", "still")
+
+
+@lru_cache(maxsize=65536)
+def _repeats(text: str) -> bool:
+    """Whether the message says it is repeating a request (cached: later steps are checked per correction)."""
+    low = tx.lower(text)
+    return any(g in low for g in _REPEAT_GATE) and _REPEAT.search(low) is not None
 
 
 def _detection(
