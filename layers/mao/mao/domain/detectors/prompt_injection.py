@@ -9,6 +9,7 @@ step reference and the matched passage.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
@@ -28,6 +29,11 @@ SPEC = DetectorSpec(
 )
 
 
+# Runs repeat texts (the same context handed to several steps, the same tool output read twice):
+# each distinct (text, context) is scored once.
+_check = lru_cache(maxsize=16384)(check)
+
+
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_score = float(thresholds["min_score"])
     limit = int(thresholds["max_detections"])
@@ -35,7 +41,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     for step in run.steps:
         best = None
         for context, label, text in scanned_texts(step):
-            result = check(text, context=context)
+            result = _check(text, context)
             if result.score >= min_score and (best is None or result.score > best[0].score):
                 best = (result, label, text)
         if best is None:

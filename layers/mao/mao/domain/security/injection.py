@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from mao.domain.security import injection_rules as rules
 from mao.domain.security.injection_model import load
-from mao.domain.security.normalize import normalize
+from mao.domain.security.normalize import Normalized, normalize
 
 Context = Literal["user_input", "tool_output", "retrieved", "agent_message", "system"]
 CONTENT_CONTEXTS = frozenset({"tool_output", "retrieved"})
@@ -83,12 +83,16 @@ def windows(text: str, size: int = WINDOW, step: int = STEP) -> list[str]:
     return out
 
 
-def model_score(text: str) -> float:
-    """The model's probability that a (normalised-on-the-fly) text is an injection; max over windows."""
+def model_score(text: str, whole: Normalized | None = None) -> float:
+    """The model's probability that a (normalised-on-the-fly) text is an injection; max over windows.
+
+    ``whole`` is the text's normalised form when the caller already has it (reused for a text that
+    fits in one window)."""
     model = load()
     best = 0.0
-    for piece in windows(text[:MAX_CHARS]):
-        norm = normalize(piece)
+    pieces = windows(text[:MAX_CHARS])
+    for piece in pieces:
+        norm = whole if whole is not None and len(pieces) == 1 and piece == text else normalize(piece)
         best = max(best, model.score(norm.full, norm.obfuscation))
     return best
 
@@ -105,9 +109,9 @@ def check(text: str, context: str | None = None) -> InjectionResult:
     text = (text or "")[:MAX_CHARS]
     model = load()
     threshold = model.threshold
-    p_model = model_score(text) if text.strip() else 0.0
-
     norm = normalize(text)
+    p_model = model_score(text, norm) if text.strip() else 0.0
+
     hits = rules.scan(norm.full)
     strong = max((h.confidence for h in hits if h.confidence >= STRONG_RULE), default=0.0)
     p_effective = p_model
