@@ -41,11 +41,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         if is_source_step(step) or step.role == "user" or not step.content:
             continue
         indexed = indexed or run_sources(run)
-        n_sources = indexed.before(step.index)
+        n_sources = indexed.docs_before(step.index)
         if not n_sources:
             continue
-        report = check_against(step.content, indexed.sources, n_sources, min_overlap=MIN_OVERLAP,
-                               max_candidates=MAX_CANDIDATES)
+        report = check_against(step.content, indexed.sources, indexed.before(step.index), min_overlap=MIN_OVERLAP,
+                               max_candidates=MAX_CANDIDATES, ref_count=n_sources)
         bad = report.unsupported + report.contradicted
         if bad < need or report.grounding_score > max_grounding:
             continue

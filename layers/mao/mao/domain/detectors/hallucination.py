@@ -41,11 +41,10 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         targets.append((len(run.steps), "final_output", "final", run.final_output))
     indexed = run_sources(run) if targets else None
     for index, ref, agent, text in targets:
-        n_sources = indexed.before(index) if index < len(run.steps) else len(indexed.sources)
-        if not n_sources:
+        if not indexed.docs_before(index):
             continue
-        report = check_against(text, indexed.sources, n_sources, extra=[run.task] if run.task else None,
-                               min_overlap=MIN_OVERLAP, max_candidates=MAX_CANDIDATES)
+        report = check_against(text, indexed.sources, indexed.before(index), min_overlap=MIN_OVERLAP,
+                               max_candidates=MAX_CANDIDATES, ref_count=indexed.docs_before(index))
         findings = [(c, f) for c in report.claims for f in c.facts
                     if f.status == "contradicted" or (f.status == "unsupported" and f.kind in _FABRICATED_KINDS)]
         if len(findings) < need:

@@ -50,10 +50,20 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billi
 _QUOTE = re.compile(r"[\"“”]([^\"“”]{12,400})[\"“”]")
 _URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
-_REF = re.compile(r"\[(\d{1,3})\]")
+_REF = re.compile(r"(?<![\w\])])\[(\d{1,3})\]")  # not an index: items[0]
 _CAP_WORD = r"[A-Z][a-zA-Z'\u2019\-]+"
 _NAME = re.compile(rf"(?=[A-Z])\b{_CAP_WORD}(?:\s+(?:{_CAP_WORD}|of|de|van|von|der|la|du))*(?:\s+{_CAP_WORD})")
 _DIGIT = re.compile(r"\d")
+# A tool result that only reports how much it returned ("30 rows", "3 results", "Extracted 1,840
+# characters"): the agent read content that the trace does not carry, so facts it states from that
+# content cannot be judged from the trace.
+_ELIDED = re.compile(
+    r"^\W*(?:(?:extracted|found|fetched|loaded|returned|read|retrieved|got)\s+)?\d[\d,]*\s+"
+    r"(?:rows?|results?|records?|items?|documents?|docs|characters|chars|bytes|matches|hits|files?|lines?|"
+    r"pages?|entries|messages|emails)\b",
+    re.IGNORECASE,
+)
+_ACRONYM = re.compile(r"[A-Z]{2,6}")
 _DATE_HINT = re.compile(r"\d\d\d\d|\d/\d")  # every date form has a 4-digit year or a d/d
 _QUOTE_CHAR = re.compile(r"[\"“”]")
 _NUMBER_MARK = re.compile(r"[.,%$]")
@@ -178,7 +188,10 @@ class _ClaimParse:
 @lru_cache(maxsize=_SENTENCE_CACHE)
 def _parse_claim(claim: str) -> _ClaimParse:
     has_digit = _DIGIT.search(claim) is not None
-    quotes = tuple(m.group(1).strip() for m in _QUOTE.finditer(claim)) if _QUOTE_CHAR.search(claim) else ()
+    # JSON output (a structured extraction) has quoted keys and values, not quotations.
+    json_like = claim.lstrip()[:1] in ("{", "[")
+    quotes = tuple(m.group(1).strip() for m in _QUOTE.finditer(claim)) \
+        if not json_like and _QUOTE_CHAR.search(claim) else ()
     has_link = "http" in claim.lower()
     urls = tuple(u.rstrip(".,;") for u in _URL.findall(claim)) if has_link else ()
     dois = tuple(_DOI.findall(claim)) if "10." in claim else ()
@@ -240,10 +253,12 @@ class SourceSet:
     the best matching source sentence through an inverted word index.
     """
 
-    __slots__ = ("_ends", "_found_at", "_joined", "_postings", "_sent_source", "_sent_start", "_sent_text",
-                 "_sent_words", "number_first", "sources")
+    __slots__ = ("_acronym_at", "_ends", "_found_at", "_joined", "_postings", "_sent_source", "_sent_start",
+                 "_sent_text", "_sent_words", "elided_upto", "number_first", "sources")
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], documents: list[bool] | None = None) -> None:
+        """``documents`` marks the texts whose sentences may be matched word for word (and so can
+        contradict a claim); the others (context) only support facts they contain. Default: all."""
         self.sources = [_prepare(i, t or "") for i, t in enumerate(texts)]
         self.number_first: dict[str, int] = {}
         self._postings: dict[str, list[int]] = {}
@@ -257,6 +272,8 @@ class SourceSet:
             for key in src.number_keys:
                 self.number_first.setdefault(key, src.index)
             self._sent_start.append(len(self._sent_text))
+            if documents is not None and not documents[src.index]:
+                continue
             for sent, words in zip(src.sentences, src.sentence_words, strict=True):
                 sid = len(self._sent_text)
                 self._sent_text.append(sent)
@@ -267,9 +284,13 @@ class SourceSet:
             offset += 1 + len(src.lower)
             ends.append(offset)
         self._sent_start.append(len(self._sent_text))
+        self.elided_upto = [0]  # elided_upto[n]: how many of the first n sources only report a count
+        for src in self.sources:
+            self.elided_upto.append(self.elided_upto[-1] + bool(_ELIDED.match(src.text)))
         self._ends = ends
         self._joined = "\x00".join(s.lower for s in self.sources)
         self._found_at: dict[str, int | None] = {}
+        self._acronym_at: dict[str, int | None] = {}
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -282,6 +303,15 @@ class SourceSet:
         pos = bisect_left(self._ends, at) if at >= 0 else None
         self._found_at[needle_lower] = pos
         return pos
+
+    def first_expanding(self, acronym: str) -> int | None:
+        """Position of the first source that spells ``acronym`` out ("MAU": "monthly active users")."""
+        if acronym not in self._acronym_at:
+            letters = acronym.lower()
+            pattern = r"\b" + r"[\w']*[\s-]+".join(re.escape(c) for c in letters) + r"\w*"
+            m = re.search(pattern, self._joined)
+            self._acronym_at[acronym] = bisect_left(self._ends, m.start()) if m else None
+        return self._acronym_at[acronym]
 
     def best_sentence(self, words: frozenset[str], limit: int, min_overlap: float,
                       max_candidates: int | None) -> tuple[float, int | None, str | None]:
@@ -331,10 +361,22 @@ class _View:
     extra: list[_Source]
     min_overlap: float
     max_candidates: int | None
+    ref_count: int | None = None  # how many sources ``[n]`` references may cite (default: all)
 
     @property
     def count(self) -> int:
-        return self.limit + len(self.extra)
+        return self.limit + len(self.extra) if self.ref_count is None else self.ref_count
+
+    @property
+    def elided(self) -> bool:
+        """Some source only reports how much it returned: the content it stands for is not in the trace."""
+        return self.base.elided_upto[self.limit] > 0 or any(_ELIDED.match(s.text) for s in self.extra)
+
+    def spelled_out(self, acronym: str) -> int | None:
+        pos = self.base.first_expanding(acronym)
+        if pos is not None and pos < self.limit:
+            return pos
+        return None
 
     def found(self, needle: str) -> int | None:
         n = needle.lower()
@@ -400,11 +442,13 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
         facts.append(Fact("date", date, "supported" if src is not None else "unsupported", src))
 
     best_numbers = _sentence_numbers(best_sent) if best_sent else frozenset()
-    for token, value in parsed.numbers:
-        if value in (0.0, 1.0) and not _NUMBER_MARK.search(token):
-            continue  # "one of", list markers: too weak to check
+    checked = [(t, v) for t, v in parsed.numbers if v not in (0.0, 1.0) or _NUMBER_MARK.search(t)]
+    known = [v for _, v in checked if view.has_number(v)]  # ("one of", list markers: too weak to check)
+    for token, value in checked:
         if view.has_number(value):
             facts.append(Fact("number", token, "supported"))
+        elif _derived(value, known):
+            facts.append(Fact("number", token, "supported", note="computed from the other numbers of the claim"))
         elif best_sent is not None and support >= 0.5 and best_numbers:
             facts.append(Fact("number", token, "contradicted", best_src, best_sent,
                               note="the closest source sentence gives a different number"))
@@ -413,9 +457,17 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
 
     for name, parts in parsed.names:
         src = view.found(name)
-        if src is None and all(view.found(p) is not None for p in parts):
+        if src is None and all(view.found(p) is not None or (_ACRONYM.fullmatch(p) and view.spelled_out(p) is not None)
+                               for p in parts):
             src = view.found(parts[-1])
+            if src is None:
+                src = view.spelled_out(parts[-1])
         facts.append(Fact("name", name, "supported" if src is not None else "unsupported", src))
+
+    if view.elided:
+        facts = [Fact(f.kind, f.text, "unverifiable", note="the sources only report what they returned; "
+                                                             "the content itself is not in the trace")
+                 if f.status == "unsupported" and f.kind in ("number", "date", "name") else f for f in facts]
 
     checkable = [f for f in facts if f.status != "unverifiable"]
     if any(f.status == "contradicted" for f in checkable):
@@ -427,6 +479,31 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
     else:
         status = "supported" if support >= 0.6 else "unverifiable"
     return ClaimResult(claim, status, support, facts, best_src, best_sent)
+
+
+_DERIVED_TOLERANCE = 0.01  # relative: derived figures are usually rounded ("about 230")
+
+
+def _derived(value: float, known: list[float]) -> bool:
+    """``value`` is a product, quotient, sum, difference or percentage change of two supported
+    numbers of the same claim, or their total ("250 USD is about 230 EUR (0.92)")."""
+    if len(known) < 2:
+        return False
+
+    def close(x: float) -> bool:
+        return abs(value - x) <= _DERIVED_TOLERANCE * max(abs(value), 1e-9)
+
+    if close(sum(known)):
+        return True
+    for i, a in enumerate(known):
+        for b in known[i + 1:]:
+            candidates = [a * b, a + b, abs(a - b)]
+            for x, y in ((a, b), (b, a)):
+                if y:
+                    candidates += [x / y, 100.0 * x / y, 100.0 * (x - y) / y]
+            if any(close(c) for c in candidates):
+                return True
+    return False
 
 
 def _report(claims: list[ClaimResult], min_unsupported: int) -> GroundingReport:
@@ -454,17 +531,18 @@ def check_grounding(output: str, sources: list[str], min_unsupported: int = 1) -
 
 def check_against(output: str, sources: SourceSet, limit: int | None = None, extra: list[str] | None = None,
                   min_unsupported: int = 1, min_overlap: float = 0.0,
-                  max_candidates: int | None = None) -> GroundingReport:
+                  max_candidates: int | None = None, ref_count: int | None = None) -> GroundingReport:
     """Like :func:`check_grounding`, against the first ``limit`` of ``sources`` plus ``extra`` texts.
 
     ``min_overlap`` > 0 lets the best-sentence search skip sentences that cannot reach that word
     overlap: claim supports below it may then be understated, while every fact verdict (a number is
     only called contradicted at an overlap of 0.5 or more) stays exact for ``min_overlap <= 0.5``.
-    ``max_candidates`` bounds the sentences compared per claim (the most recent ones are kept).
+    ``max_candidates`` bounds the sentences compared per claim (the most recent ones are kept);
+    ``ref_count`` is how many sources ``[n]`` references may cite when some sources are only context.
     """
     n = len(sources) if limit is None else max(0, min(limit, len(sources)))
     view = _View(sources, n, [_prepare(n + i, t or "") for i, t in enumerate(extra or [])],
-                 min_overlap, max_candidates)
+                 min_overlap, max_candidates, ref_count)
     claims = [_check_claim(s, view) for s in _sentences(output or "")]
     return _report(claims, min_unsupported)
 

@@ -45,21 +45,41 @@ def sources_before(run: Run, index: int) -> list[tuple[int, str]]:
 
 @dataclass(slots=True)
 class RunSources:
-    """Every source of a run, in order, prepared once; the steps ask for the prefix they had read."""
+    """What each step of a run could rely on, in order, prepared once for the grounding checks.
+
+    Documents are what the agents read (tool results, retrieved content). Context is what they were
+    told: the task, user messages, each step's own input, tool-call arguments and errors, and what
+    earlier agents said. Both count as support for a claim; only documents make a step checkable and
+    can be cited as ``[n]``.
+    """
 
     sources: SourceSet
-    step_of: list[int]  # step index of each source
-    prefix: list[int]  # prefix[k]: how many sources the first k steps brought in
-    distinct: list[int]  # step indices of the steps that brought sources, in run order
-    distinct_upto: list[int]  # distinct_upto[n]: how many of those the first n sources come from
+    step_of: list[int]  # step index of each text
+    is_doc: list[bool]
+    before_step: list[int]  # before_step[k]: texts available to the step at position k
+    docs_before_step: list[int]  # documents among them
+    doc_steps: list[int]  # step index of each document, in order
 
     def before(self, index: int) -> int:
-        """How many sources appeared before step ``index`` (as :func:`sources_before` counts them)."""
-        return self.prefix[max(0, min(index, len(self.prefix) - 1))]
+        """How many texts the step at position ``index`` could rely on (all of them past the end)."""
+        return self.before_step[max(0, min(index, len(self.before_step) - 1))]
 
-    def source_steps(self, limit: int) -> list[int]:
-        """Sorted distinct step indices of the first ``limit`` sources."""
-        return sorted(set(self.distinct[:self.distinct_upto[max(0, min(limit, len(self.step_of)))]]))
+    def docs_before(self, index: int) -> int:
+        return self.docs_before_step[max(0, min(index, len(self.docs_before_step) - 1))]
+
+    def source_steps(self, n_docs: int) -> list[int]:
+        """Sorted distinct step indices of the first ``n_docs`` documents."""
+        return sorted(set(self.doc_steps[:n_docs]))
+
+
+def _context(step: Step) -> list[str]:
+    out = [as_text(c.arguments, 2_000) for c in step.tool_calls if c.arguments not in (None, "", {})]
+    out += [c.error for c in step.tool_calls if c.error]
+    if step.error:
+        out.append(step.error)
+    if step.content and not is_source_step(step):
+        out.append(step.content)
+    return [t for t in out if t.strip()]
 
 
 _LAST_RUN: list[tuple[Run, int, int, RunSources]] = []
@@ -73,19 +93,31 @@ def run_sources(run: Run) -> RunSources:
             return built
     texts: list[str] = []
     step_of: list[int] = []
-    prefix = [0]
-    distinct: list[int] = []
-    distinct_upto = [0]
+    is_doc: list[bool] = []
+
+    def add(found: list[str], index: int, doc: bool) -> None:
+        texts.extend(found)
+        step_of.extend([index] * len(found))
+        is_doc.extend([doc] * len(found))
+
+    if run.task and run.task.strip():
+        add([run.task], -1, False)
+    before: list[int] = []
+    docs_before: list[int] = []
+    n_docs = 0
     for step in run.steps:
-        found = step_sources(step)
-        if found:
-            distinct.append(step.index)
-        for text in found:
-            texts.append(text)
-            step_of.append(step.index)
-            distinct_upto.append(len(distinct))
-        prefix.append(len(texts))
-    built = RunSources(SourceSet(texts), step_of, prefix, distinct, distinct_upto)
+        if step.input and step.input.strip():
+            add([step.input], step.index, False)
+        before.append(len(texts))
+        docs_before.append(n_docs)
+        docs = step_sources(step)
+        add(docs, step.index, True)
+        n_docs += len(docs)
+        add(_context(step), step.index, False)
+    before.append(len(texts))
+    docs_before.append(n_docs)
+    doc_steps = [i for i, d in zip(step_of, is_doc, strict=True) if d]
+    built = RunSources(SourceSet(texts, is_doc), step_of, is_doc, before, docs_before, doc_steps)
     _LAST_RUN[:] = [(run, id(run.steps), len(run.steps), built)]
     return built
 
