@@ -272,9 +272,9 @@ class SourceSet:
             for key in src.number_keys:
                 self.number_first.setdefault(key, src.index)
             self._sent_start.append(len(self._sent_text))
-            if documents is not None and not documents[src.index]:
-                continue
-            for sent, words in zip(src.sentences, src.sentence_words, strict=True):
+            indexed = zip(src.sentences, src.sentence_words, strict=True) \
+                if documents is None or documents[src.index] else ()
+            for sent, words in indexed:
                 sid = len(self._sent_text)
                 self._sent_text.append(sent)
                 self._sent_words.append(words)
