@@ -29,7 +29,7 @@ SPEC = DetectorSpec(
 # Source sentences compared per claim: a number is only called contradicted by a sentence sharing at
 # least half of the claim's words, so sentences that cannot reach that are not compared at all.
 MIN_OVERLAP = 0.5
-MAX_CANDIDATES = 2000
+MAX_CANDIDATES = 500
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:

@@ -29,7 +29,7 @@ SPEC = DetectorSpec(
 _FABRICATED_KINDS = ("quote", "citation")
 # Only a sentence sharing half of a claim's words can contradict its numbers: others are not compared.
 MIN_OVERLAP = 0.5
-MAX_CANDIDATES = 2000
+MAX_CANDIDATES = 500
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:

@@ -228,20 +228,18 @@ class _Source:
     number_keys: frozenset[str]
 
 
-@lru_cache(maxsize=4096)
-def _prepared(text: str) -> tuple[str, tuple[str, ...], tuple[frozenset[str], ...], frozenset[str]]:
+def _number_keys(text: str) -> frozenset[str]:
+    if not _DIGIT.search(text):
+        return frozenset()
+    return frozenset(_num_key(v) for _, v in _numbers(text, []))
+
+
+def _prepare(index: int, text: str, sentence_words: bool = True) -> _Source:
+    """A source ready for lookups; without ``sentence_words`` it only supports numbers and substrings."""
+    if not sentence_words:
+        return _Source(index, text, text.lower(), (), (), _number_keys(text))
     sents = _sentences(text) or (text,)
-    nums = {v for _, v in _numbers(text, [])}
-    if _DATE_HINT.search(text):
-        dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]
-        if dates:
-            nums |= {v for _, v in _numbers(text, dates)}
-    return text.lower(), sents, tuple(_words(s) for s in sents), frozenset(_num_key(v) for v in nums)
-
-
-def _prepare(index: int, text: str) -> _Source:
-    lower, sents, words, nums = _prepared(text)
-    return _Source(index, text, lower, sents, words, nums)
+    return _Source(index, text, text.lower(), sents, tuple(_words(s) for s in sents), _number_keys(text))
 
 
 class SourceSet:
@@ -259,7 +257,7 @@ class SourceSet:
     def __init__(self, texts: list[str], documents: list[bool] | None = None) -> None:
         """``documents`` marks the texts whose sentences may be matched word for word (and so can
         contradict a claim); the others (context) only support facts they contain. Default: all."""
-        self.sources = [_prepare(i, t or "") for i, t in enumerate(texts)]
+        self.sources = [_prepare(i, t or "", documents is None or documents[i]) for i, t in enumerate(texts)]
         self.number_first: dict[str, int] = {}
         self._postings: dict[str, list[int]] = {}
         self._sent_text: list[str] = []
@@ -272,9 +270,7 @@ class SourceSet:
             for key in src.number_keys:
                 self.number_first.setdefault(key, src.index)
             self._sent_start.append(len(self._sent_text))
-            indexed = zip(src.sentences, src.sentence_words, strict=True) \
-                if documents is None or documents[src.index] else ()
-            for sent, words in indexed:
+            for sent, words in zip(src.sentences, src.sentence_words, strict=True):
                 sid = len(self._sent_text)
                 self._sent_text.append(sent)
                 self._sent_words.append(words)
@@ -410,7 +406,17 @@ class _View:
 def _check_claim(claim: str, view: _View) -> ClaimResult:
     parsed = _parse_claim(claim)
     words = parsed.words
-    support, best_src, best_sent = view.best_sentence(words, view.min_overlap)
+    # With a minimum overlap set (detector use), the best sentence is only looked up when a number
+    # needs it; otherwise it is part of every claim's result.
+    lazy = view.min_overlap > 0
+    best: tuple[float, int | None, str | None] | None = None if lazy else view.best_sentence(words, 0.0)
+
+    def best_match() -> tuple[float, int | None, str | None]:
+        nonlocal best
+        if best is None:
+            best = view.best_sentence(words, view.min_overlap)
+        return best
+
     facts: list[Fact] = []
 
     for quote in parsed.quotes:
@@ -441,7 +447,6 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
         src = view.found(date)
         facts.append(Fact("date", date, "supported" if src is not None else "unsupported", src))
 
-    best_numbers = _sentence_numbers(best_sent) if best_sent else frozenset()
     checked = [(t, v) for t, v in parsed.numbers if v not in (0.0, 1.0) or _NUMBER_MARK.search(t)]
     known = [v for _, v in checked if view.has_number(v)]  # ("one of", list markers: too weak to check)
     for token, value in checked:
@@ -449,11 +454,13 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
             facts.append(Fact("number", token, "supported"))
         elif _derived(value, known):
             facts.append(Fact("number", token, "supported", note="computed from the other numbers of the claim"))
-        elif best_sent is not None and support >= 0.5 and best_numbers:
-            facts.append(Fact("number", token, "contradicted", best_src, best_sent,
-                              note="the closest source sentence gives a different number"))
         else:
-            facts.append(Fact("number", token, "unsupported"))
+            support, best_src, best_sent = best_match()
+            if best_sent is not None and support >= 0.5 and _sentence_numbers(best_sent):
+                facts.append(Fact("number", token, "contradicted", best_src, best_sent,
+                                  note="the closest source sentence gives a different number"))
+            else:
+                facts.append(Fact("number", token, "unsupported"))
 
     for name, parts in parsed.names:
         src = view.found(name)
@@ -477,7 +484,8 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
     elif checkable:
         status = "supported"
     else:
-        status = "supported" if support >= 0.6 else "unverifiable"
+        status = "supported" if best is not None and best[0] >= 0.6 else "unverifiable"
+    support, best_src, best_sent = best if best is not None else (0.0, None, None)
     return ClaimResult(claim, status, support, facts, best_src, best_sent)
 
 
@@ -534,9 +542,10 @@ def check_against(output: str, sources: SourceSet, limit: int | None = None, ext
                   max_candidates: int | None = None, ref_count: int | None = None) -> GroundingReport:
     """Like :func:`check_grounding`, against the first ``limit`` of ``sources`` plus ``extra`` texts.
 
-    ``min_overlap`` > 0 lets the best-sentence search skip sentences that cannot reach that word
-    overlap: claim supports below it may then be understated, while every fact verdict (a number is
-    only called contradicted at an overlap of 0.5 or more) stays exact for ``min_overlap <= 0.5``.
+    ``min_overlap`` > 0 is for callers that only need the fact verdicts: the best source sentence is
+    then looked up only for a number the sources lack, skipping sentences that cannot reach that word
+    overlap, and claims carry it only in that case (support 0.0 otherwise). Every fact verdict stays
+    exact for ``min_overlap <= 0.5`` (a number is only called contradicted at an overlap of 0.5).
     ``max_candidates`` bounds the sentences compared per claim (the most recent ones are kept);
     ``ref_count`` is how many sources ``[n]`` references may cite when some sources are only context.
     """
