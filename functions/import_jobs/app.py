@@ -172,11 +172,14 @@ async def results(import_job_id: str, params: PageParams = Depends(page_params),
 
 
 @router.delete("/{import_job_id}")
-async def delete(import_job_id: str, principal: Principal = Depends(require_tenant_caller)) -> dict[str, Any]:
+async def delete(import_job_id: str, delete_created: bool = False,
+                 principal: Principal = Depends(require_tenant_caller)) -> dict[str, Any]:
+    """Remove the job, its upload and its errors; ``delete_created=true`` also removes the traces and
+    conversations it created, with their detections."""
     from mao.services import imports
 
     try:
-        return imports.delete_job(principal.tenant_id or "", import_job_id)
+        return imports.delete_job(principal.tenant_id or "", import_job_id, delete_created)
     except imports.ImportProblem as exc:
         raise _problem(exc) from None
 

@@ -302,3 +302,31 @@ def test_the_cli_uploads_and_follows_a_job(stack, tenant, tmp_path, capsys, mult
     assert "line 2: invalid JSON" in out
     again = main(["import", str(path), "--api-url", stack.api_url, "--api-key", tenant.api_key, "--no-progress"])
     assert again == 1 and "already imported" in capsys.readouterr().err
+
+
+def test_deleting_a_job_keeps_its_traces_unless_asked_to_remove_them(client, tenant) -> None:
+    traces_url = f"/api/v1/tenants/{tenant.tenant_id}/traces"
+
+    def trace_ids() -> set[str]:
+        body = client.get(traces_url, headers=tenant.headers, params={"page_size": 100}).json()
+        return {t["trace_id"] for t in body["items"]}
+
+    kept_job = _run_import(client, tenant.headers, (otlp_line(70) + "\n" + otlp_line(71) + "\n").encode())
+    kept = trace_ids()
+    assert kept_job["traces_created"] == 2 and len(kept) == 2
+    plain = client.delete(f"{BASE}/{kept_job['id']}", headers=tenant.headers).json()
+    assert plain["traces_kept"] == 2
+    assert trace_ids() == kept
+
+    gone_job = _run_import(client, tenant.headers, (otlp_line(72, error=True) + "\n").encode(), analyze=True)
+    new = trace_ids() - kept
+    assert len(new) == 1
+    (new_id,) = new
+    removed = client.delete(f"{BASE}/{gone_job['id']}", headers=tenant.headers, params={"delete_created": "true"})
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["traces_deleted"] == 1 and removed.json()["traces_kept"] == 0
+    assert client.get(f"{traces_url}/{new_id}", headers=tenant.headers).status_code == 404
+    assert trace_ids() == kept
+    leftovers = client.get(f"/api/v1/tenants/{tenant.tenant_id}/detections", headers=tenant.headers,
+                           params={"trace_id": new_id}).json()
+    assert leftovers["items"] == []

@@ -135,3 +135,13 @@ def list_query(tenant_id: str, *, format: str | None = None):
 
 
 LIST_KEY_ATTRIBUTES = ("tenant_id", "conversation_id", "created_key")
+
+
+def delete_conversation(tenant_id: str, conversation_id: str) -> bool:
+    """Remove a conversation and its stored turns. False if there was no such conversation."""
+    record = get_conversation(tenant_id, conversation_id)
+    if record is None:
+        return False
+    delete_body(record.body_key)
+    record.delete()
+    return True

@@ -363,3 +363,13 @@ def get_analysis(tenant_id: str, kind: str, source_id: str) -> AnalysisModel | N
         return AnalysisModel.get(tenant_id, analysis_source(kind, source_id))
     except DoesNotExist:
         return None
+
+
+def delete_for_source(tenant_id: str, kind: str, source_id: str) -> int:
+    """Remove a trace's or conversation's detections and its last analysis; the number removed."""
+    found = for_source(tenant_id, kind, source_id)
+    with DetectionModel.batch_write() as batch:
+        for record in found:
+            batch.delete(record)
+    AnalysisModel(tenant_id, analysis_source(kind, source_id)).delete()
+    return len(found)

@@ -305,3 +305,17 @@ def iter_agent_rows(tenant_id: str) -> Iterator[tuple[str, str, dict[str, Any]]]
     """(agent id, trace id, stats fields) for every agent row of the tenant."""
     for row in AgentTraceModel.query(tenant_id):
         yield row.agent_id, row.trace_id, loads(row.stats)
+
+
+def delete_trace(tenant_id: str, trace_id: str) -> bool:
+    """Remove a trace: its summary, its spans and its agent rows. False if there was no such trace."""
+    found = get_trace(tenant_id, trace_id) is not None
+    with SpanModel.batch_write() as batch:
+        for item in iter_span_items(tenant_id, trace_id):
+            found = True
+            batch.delete(item)
+    with AgentTraceModel.batch_write() as batch:
+        for row in AgentTraceModel.query(tenant_id, AgentTraceModel.agent_trace.startswith(f"{trace_id}#")):
+            batch.delete(row)
+    TraceModel(tenant_id, trace_id).delete()
+    return found

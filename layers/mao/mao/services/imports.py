@@ -327,19 +327,46 @@ def error_view(item: store.ImportItemModel) -> dict[str, Any]:
     return {"line": int(item.line or 0), "reason": item.reason}
 
 
-def delete_job(tenant_id: str, job_id: str) -> dict[str, Any]:
-    """Remove the job, its upload, its error and source items and its hash claim. Traces and
-    conversations it created stay."""
+def delete_job(tenant_id: str, job_id: str, delete_created: bool = False) -> dict[str, Any]:
+    """Remove the job, its upload, its error and source items and its hash claim. The traces and
+    conversations it created stay, unless ``delete_created`` asks to remove them (with their
+    detections) too."""
     job = get_job(tenant_id, job_id)
     if job.status == "processing" and job.lease_expires and job.lease_expires > time.time():
         raise WrongState(f"import job {job_id} is being processed; delete it when it has finished")
+    created = _delete_created(tenant_id, job_id) if delete_created else None
     store.delete_object(job.upload_key)
     removed = store.delete_job_items(tenant_id, job_id)
     if job.sha256:
         store.release_hash(tenant_id, job.sha256, job_id)
     store.delete_job(job)
-    return {"id": job_id, "import_job_id": job_id, "deleted": True, "items_removed": removed,
-            "traces_kept": int(job.traces_created), "conversations_kept": int(job.conversations_created)}
+    out = {"id": job_id, "import_job_id": job_id, "deleted": True, "items_removed": removed,
+           "traces_kept": int(job.traces_created), "conversations_kept": int(job.conversations_created)}
+    if created is not None:
+        out.update(traces_kept=0, conversations_kept=0, **created)
+    return out
+
+
+def _delete_created(tenant_id: str, job_id: str) -> dict[str, int]:
+    """Remove every trace and conversation the job created, with their detections."""
+    from mao.adapters import conversations, detections, traces
+
+    counts = {"traces_deleted": 0, "conversations_deleted": 0, "detections_deleted": 0}
+    last: dict[str, Any] | None = None
+    while True:
+        page = store.query_sources(tenant_id, job_id, 100, last)
+        for item in page:
+            kind, source_id = item.source_kind, item.source_id
+            if not kind or not source_id:
+                continue
+            counts["detections_deleted"] += detections.delete_for_source(tenant_id, kind, source_id)
+            if kind == "trace" and traces.delete_trace(tenant_id, source_id):
+                counts["traces_deleted"] += 1
+            elif kind == "conversation" and conversations.delete_conversation(tenant_id, source_id):
+                counts["conversations_deleted"] += 1
+        last = page.last_evaluated_key
+        if not last:
+            return counts
 
 
 # --- the worker ----------------------------------------------------------------------------------
