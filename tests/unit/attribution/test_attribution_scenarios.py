@@ -76,7 +76,9 @@ def test_to_dict_is_json_ready_and_quotes_are_short() -> None:
     assert data["reason"].count("\n") == 0 and data["agent"] in data["reason"]
 
 
-def test_a_detection_on_a_step_pulls_blame_towards_it() -> None:
+def test_detections_do_not_move_the_blame_until_labelled_data_shows_they_help() -> None:
+    """Passing detector output in lowered Who&When accuracy (see weights.DETECTION_WEIGHT), so a
+    flagged step is reported beside the attribution but does not change it."""
     baseline = _attribute(TOOL_ERROR)
     flagged_step = 1  # the planner's plan
     detection = Detection(
@@ -85,8 +87,7 @@ def test_a_detection_on_a_step_pulls_blame_towards_it() -> None:
     )
     flagged = _attribute(TOOL_ERROR, detections=[detection])
     assert baseline.step != flagged_step
-    assert (flagged.agent, flagged.step) == ("planner", flagged_step)
-    assert "a detector flagged it" in flagged.reason
+    assert (flagged.agent, flagged.step) == (baseline.agent, baseline.step)
 
 
 def test_nothing_to_attribute_in_a_successful_run_or_an_empty_one() -> None:

@@ -32,9 +32,10 @@ def test_ingested_who_and_when_runs_are_failed_and_attributed(datasets_dir):
             continue
         labelled += 1
         if attribution is not None:
-            agent_hits += attribution["agent"] == labels.agent
+            agent_hits += str(attribution["agent"]).lower() == str(labels.agent).lower()
             step_hits += attribution["step"] == labels.step
     assert failed / len(records) >= 0.95
-    # measured on the dev half: agent 0.51, step 0.29 exact match (the paper's best LLM: 0.535 / 0.142)
-    assert agent_hits / labelled >= 0.40
-    assert step_hits / labelled >= 0.15
+    # measured on the dev half: agent 0.576, step 0.293 exact match, the same as `mao eval attribution`
+    # (the paper's best LLM: 0.535 / 0.142)
+    assert agent_hits / labelled >= 0.55
+    assert step_hits / labelled >= 0.25

@@ -13,6 +13,7 @@ labelled dataset points at the same message here.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,14 @@ from mao.domain.models import Run, Step, ToolCall, Turn
 from mao.domain.taxonomy import BY_MAST_ID
 
 FORMATS: tuple[str, ...] = ("mast-data", "openai", "claude", "generic")
+_HUMAN_SPEAKER = re.compile(r"user|human|customer|client|admin|person|operator", re.IGNORECASE)
+
+
+def _humanish(speaker: str) -> bool:
+    """A speaker that stands for the person asking (``user``, ``user_proxy``, ``Human``...)."""
+    return bool(_HUMAN_SPEAKER.search(speaker))
+
+
 _ROLE_MAP = {"user": "user", "human": "user", "assistant": "assistant", "ai": "assistant",
              "model": "assistant", "system": "system", "developer": "system", "tool": "tool",
              "function": "tool", "ipython": "tool"}
@@ -247,6 +256,10 @@ def _generic_item(item: Any, i: int) -> Turn:
     if isinstance(raw_role, str) and raw_role.lower() in _ROLE_MAP:
         role = _ROLE_MAP[raw_role.lower()]
         if role == "assistant" and speaker_raw != raw_role:
+            role = "agent"
+        elif role == "user" and speaker_raw != raw_role and not _humanish(speaker):
+            # Multi-agent frameworks (AutoGen and its descendants) relay other agents' messages with
+            # the chat role "user": a named speaker there is an agent, not the person asking.
             role = "agent"
     else:
         role = role_for(speaker)
