@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	MAO_PORT=$(MAO_PORT) $(BIN)/python -m mao_local
 
-## The default test suite (lint included).
+## The default test suite (lint included). Suites that start the local stack run in their own pytest
+## session: in-process emulator tests (moto's mock_aws) reset the emulator's state, stack included.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 tests/unit tests/integration $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 tests/e2e tests/reliability $(PYTEST_ARGS)
 
 ## The long suites (fuzzing, load, fault injection), run as CI's second stage.
 test-slow: $(STAMP)
