@@ -9,9 +9,8 @@ pytestmark = pytest.mark.e2e
 
 DETECTOR = "premature_termination"
 # Short Who&When runs on which the detector fires with a spread of confidences.
-RECORD_IDS = ("Hand-Crafted/24", "Hand-Crafted/43", "Algorithm-Generated/63", "Algorithm-Generated/48",
-              "Algorithm-Generated/105", "Algorithm-Generated/30", "Algorithm-Generated/51",
-              "Algorithm-Generated/22")
+RECORD_IDS = ("Hand-Crafted/24", "Algorithm-Generated/122", "Algorithm-Generated/76", "Hand-Crafted/43",
+              "Hand-Crafted/57", "Hand-Crafted/5", "Hand-Crafted/12", "Hand-Crafted/25")
 
 
 def analyse(client, tenant, conversation_ids) -> dict[str, float]:
