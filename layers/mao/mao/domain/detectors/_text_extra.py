@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from mao.domain.models import Evidence, Step, ToolCall
+from mao.domain.models import Detection, Evidence, Step, ToolCall
+
+if TYPE_CHECKING:
+    from mao.domain.detectors.base import DetectorSpec
 
 MAX_CHARS = 4000  # text looked at per step; enough for any message a person reads
 QUOTE_CHARS = 300
@@ -263,6 +267,14 @@ def specific_tokens(text: str, limit: int = 12) -> list[str]:
             if len(found) >= limit:
                 break
     return found
+
+
+def detection(spec: DetectorSpec, confidence: float, explanation: str, evidence: list[Evidence],
+              details: dict[str, Any]) -> Detection:
+    """A detection of ``spec``'s type with the default confidence-to-severity mapping."""
+    return Detection(type=spec.key, f_code=spec.f_code, confidence=round(confidence, 4),
+                     severity=severity_for(confidence), explanation=explanation, evidence=evidence,
+                     detector_version=spec.version, details=details)
 
 
 def severity_for(confidence: float) -> str:

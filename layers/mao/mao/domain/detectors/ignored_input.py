@@ -266,13 +266,5 @@ def _detection(
     ]
     if repeated is not None:
         evidence.append(tx.evidence(repeated, repeated.content, note="correction repeated"))
-    return Detection(
-        type=SPEC.key,
-        f_code=SPEC.f_code,
-        confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence),
-        explanation=explanation,
-        evidence=evidence,
-        detector_version=SPEC.version,
-        details={"author": corr.step.agent, "addressee": reply.agent, "repeated": repeated is not None},
-    )
+    return tx.detection(SPEC, confidence, explanation, evidence,
+                        {"author": corr.step.agent, "addressee": reply.agent, "repeated": repeated is not None})

@@ -212,13 +212,4 @@ def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) 
         f"The run ended early: {reason} ({step.agent}, step {step.index}). Add a termination condition that "
         f"checks the task's requirements are all met before the run may stop."
     )
-    return Detection(
-        type=SPEC.key,
-        f_code=SPEC.f_code,
-        confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence),
-        explanation=explanation,
-        evidence=evidence,
-        detector_version=SPEC.version,
-        details={"agent": step.agent},
-    )
+    return tx.detection(SPEC, confidence, explanation, evidence, {"agent": step.agent})

@@ -261,13 +261,5 @@ def _detection(step: Step, confidence: float, reason: str, quotes: list[tuple[St
         f"{step.agent} at step {step.index} {reason}. Its stated reasoning and its action disagree; "
         f"require the action to follow the plan (or the plan to be restated) before the step runs."
     )
-    return Detection(
-        type=SPEC.key,
-        f_code=SPEC.f_code,
-        confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence),
-        explanation=explanation,
-        evidence=[tx.evidence(s, q, note=n) for s, q, n in quotes],
-        detector_version=SPEC.version,
-        details={"agent": step.agent},
-    )
+    return tx.detection(SPEC, confidence, explanation, [tx.evidence(s, q, note=n) for s, q, n in quotes],
+                        {"agent": step.agent})

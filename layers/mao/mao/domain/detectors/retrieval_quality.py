@@ -168,13 +168,4 @@ def _make(r: _Retrieval, kind: str, confidence: float, reason: str) -> Detection
         tx.evidence(r.step, r.query, "query"),
         tx.evidence(r.step, r.result or "(empty result)", f"{kind} result"),
     ]
-    return Detection(
-        type=SPEC.key,
-        f_code=SPEC.f_code,
-        confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence),
-        explanation=explanation,
-        evidence=evidence,
-        detector_version=SPEC.version,
-        details={"problem": kind, "retriever": r.name},
-    )
+    return tx.detection(SPEC, confidence, explanation, evidence, {"problem": kind, "retriever": r.name})

@@ -185,13 +185,4 @@ def _make(step: Step, confidence: float, reason: str, evidence: list[Evidence]) 
         f"Results were accepted without verification: {reason}. Add a verification step (run the "
         f"tests, re-compute the figure, check against the source) before accepting."
     )
-    return Detection(
-        type=SPEC.key,
-        f_code=SPEC.f_code,
-        confidence=round(confidence, 4),
-        severity=tx.severity_for(confidence),
-        explanation=explanation,
-        evidence=evidence,
-        detector_version=SPEC.version,
-        details={"agent": step.agent},
-    )
+    return tx.detection(SPEC, confidence, explanation, evidence, {"agent": step.agent})
