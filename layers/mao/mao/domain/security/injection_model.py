@@ -38,11 +38,22 @@ class LinearModel:
         return self.bias + self.scale * total / math.sqrt(len(buckets))
 
     def score(self, text: str, obfuscation: list[str] | tuple[str, ...] = ()) -> float:
-        z = self.logit(hashed(text, obfuscation))
-        if z >= 0:
-            return 1.0 / (1.0 + math.exp(-z))
-        e = math.exp(z)
-        return e / (1.0 + e)
+        return final_score(text, obfuscation, sigmoid(self.logit(hashed(text, obfuscation))))
+
+
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+def final_score(text: str, obfuscation: list[str] | tuple[str, ...], p_linear: float) -> float:
+    """The model's probability for a normalised text, given the linear stage's probability.
+
+    Every scorer (one text at a time or in batches) goes through here, so a later stage applies
+    the same way everywhere. Today the linear stage is the whole model."""
+    return p_linear
 
 
 def _package_file(name: str) -> bytes:
@@ -76,4 +87,4 @@ def save(directory: Any, weights: list[float], bias: float, threshold: float, me
     (out / META_FILE).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
 
 
-__all__ = ["LinearModel", "load", "save"]
+__all__ = ["LinearModel", "final_score", "load", "save", "sigmoid"]
