@@ -11,8 +11,7 @@ from collections.abc import Mapping
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
-from mao.domain.security.grounding import check_against
-from mao.domain.security.run_text import is_source_step, run_sources
+from mao.domain.security.step_grounding import step_grounding
 
 SPEC = DetectorSpec(
     key="grounding_failure",
@@ -26,26 +25,17 @@ SPEC = DetectorSpec(
     fix_types=("grounding_check", "citation_requirement", "retrieval_improvement"),
 )
 
-# Source sentences compared per claim: a number is only called contradicted by a sentence sharing at
-# least half of the claim's words, so sentences that cannot reach that are not compared at all.
-MIN_OVERLAP = 0.5
-MAX_CANDIDATES = 500
-
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     need = int(thresholds["min_unsupported"])
     max_grounding = float(thresholds["max_grounding"])
     detections: list[Detection] = []
-    indexed = None
-    for step in run.steps:
-        if is_source_step(step) or step.role == "user" or not step.content:
-            continue
-        indexed = indexed or run_sources(run)
-        n_sources = indexed.docs_before(step.index)
-        if not n_sources:
-            continue
-        report = check_against(step.content, indexed.sources, indexed.before(step.index), min_overlap=MIN_OVERLAP,
-                               max_candidates=MAX_CANDIDATES, ref_count=n_sources)
+    checks = step_grounding(run)
+    for statement in checks.statements:
+        if statement.bound.problems < need:
+            continue  # too few facts that could fail: no need to look anything up
+        step, n_sources = statement.step, statement.n_docs
+        report = checks.report(step.content, step.index)
         bad = report.unsupported + report.contradicted
         if bad < need or report.grounding_score > max_grounding:
             continue
@@ -64,6 +54,6 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             detector_version=SPEC.version,
             details={"grounding_score": round(report.grounding_score, 4), "unsupported": report.unsupported,
                      "contradicted": report.contradicted, "checked_facts": report.checked_facts,
-                     "source_steps": indexed.source_steps(n_sources)},
+                     "source_steps": checks.sources.source_steps(n_sources)},
         ))
     return detections

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
-from mao.domain.security.grounding import check_against
-from mao.domain.security.run_text import is_source_step, run_sources
+from mao.domain.security.step_grounding import step_grounding
 
 SPEC = DetectorSpec(
     key="hallucination",
@@ -27,24 +26,22 @@ SPEC = DetectorSpec(
 )
 
 _FABRICATED_KINDS = ("quote", "citation")
-# Only a sentence sharing half of a claim's words can contradict its numbers: others are not compared.
-MIN_OVERLAP = 0.5
-MAX_CANDIDATES = 500
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     need = int(thresholds["min_findings"])
     detections: list[Detection] = []
-    targets = [(s.index, s.ref, s.agent, s.content) for s in run.steps
-               if s.content and not is_source_step(s) and s.role != "user"]
-    if run.final_output and not any(t[3] == run.final_output for t in targets):
-        targets.append((len(run.steps), "final_output", "final", run.final_output))
-    indexed = run_sources(run) if targets else None
-    for index, ref, agent, text in targets:
-        if not indexed.docs_before(index):
-            continue
-        report = check_against(text, indexed.sources, indexed.before(index), min_overlap=MIN_OVERLAP,
-                               max_candidates=MAX_CANDIDATES, ref_count=indexed.docs_before(index))
+    checks = step_grounding(run)
+    targets = [(s.step.index, s.step.ref, s.step.agent, s.step.content, s.bound) for s in checks.statements]
+    final = run.final_output
+    if final and not any(s.content == final for s in checks.sources.statements):
+        index = len(run.steps)
+        if checks.sources.docs_before(index):
+            targets.append((index, "final_output", "final", final, checks.bound(final, index)))
+    for index, ref, agent, text, bound in targets:
+        if bound.findings < need:
+            continue  # too few facts that could count: no need to look anything up
+        report = checks.report(text, index)
         findings = [(c, f) for c in report.claims for f in c.facts
                     if f.status == "contradicted" or (f.status == "unsupported" and f.kind in _FABRICATED_KINDS)]
         if len(findings) < need:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any, Literal
 
 FactKind = Literal["number", "date", "name", "quote", "citation"]
 Status = Literal["supported", "unsupported", "contradicted", "unverifiable"]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _STOP = frozenset((
     "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with",
@@ -120,24 +121,56 @@ class GroundingReport:
 
 # ------------------------------------------------------------------------------------------- parsing
 _SENTENCE_CACHE = 65536  # distinct texts remembered (a 10,000-step run's claims and sources fit)
+# Where a text splits into sentences: whitespace after closing punctuation, before a capital or a
+# digit, or a run of line breaks. The pattern starts with a character class (the punctuation or a
+# line break) rather than a look-behind, so the regex engine skips ahead to those characters instead
+# of attempting a match at every position; the punctuation stays with its sentence.
+_SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=\n)\n*)")
 
 
 @lru_cache(maxsize=_SENTENCE_CACHE)
 def _sentences(text: str) -> tuple[str, ...]:
-    return tuple(s.strip() for s in _SENTENCE.split(text) if len(s.strip()) >= 3)
+    head = text[:-1]  # punctuation can only end a sentence where more text follows
+    if "." in head or "!" in head or "?" in head or "\n" in text:
+        parts = _split_sentences(text)
+    else:
+        parts = [text]
+    return tuple(s for s in map(str.strip, parts) if len(s) >= 3)
+
+
+def _split_sentences(text: str) -> list[str]:
+    parts = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        cut = m.start() if text[m.start()] == "\n" else m.start() + 1  # punctuation ends its sentence
+        parts.append(text[start:cut])
+        start = m.end()
+    parts.append(text[start:])
+    return parts
 
 
 def sentences(text: str) -> list[str]:
     return list(_sentences(text or ""))
 
 
+# Every ASCII byte that cannot be part of a word becomes a space: for ASCII text without apostrophes,
+# splitting on whitespace then yields exactly the tokens of ``_WORD`` (bytes.translate runs at C speed).
+_NOT_WORD_BYTES = bytes(b for b in range(128) if not (ord("a") <= b <= ord("z") or ord("0") <= b <= ord("9")))
+_NOT_WORD = bytes.maketrans(_NOT_WORD_BYTES, b" " * len(_NOT_WORD_BYTES))
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
 def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
+    lower = text.lower()
+    if text.isascii() and "'" not in text:
+        return frozenset(lower.encode().translate(_NOT_WORD).decode().split()).difference(_STOP)
+    return frozenset(w for w in _WORD.findall(lower) if w not in _STOP)
 
 
 _NUMBER_VALUE = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(%|percent|k|m|bn|million|billion|thousand|trillion)?$")
 
 
+@lru_cache(maxsize=_SENTENCE_CACHE)
 def _number_value(token: str) -> float | None:
     t = token.lower().replace("$", "").replace(",", "").strip()
     m = _NUMBER_VALUE.match(t)
@@ -171,11 +204,17 @@ def _sentence_numbers(sentence: str) -> frozenset[float]:
     return frozenset(v for _, v in _numbers(sentence, []))
 
 
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _number_keys(text: str) -> frozenset[str]:
+    if not _DIGIT.search(text):
+        return frozenset()
+    return frozenset(_num_key(v) for _, v in _numbers(text, []))
+
+
 @dataclass(frozen=True, slots=True)
 class _ClaimParse:
     """The checkable parts of one claim sentence (independent of any source)."""
 
-    words: frozenset[str]
     quotes: tuple[str, ...]
     urls: tuple[str, ...]
     dois: tuple[str, ...]
@@ -183,6 +222,14 @@ class _ClaimParse:
     dates: tuple[str, ...]
     numbers: tuple[tuple[str, float], ...]
     names: tuple[tuple[str, tuple[str, ...]], ...]
+
+    @property
+    def checked(self) -> list[tuple[str, float]]:
+        """Numbers worth checking: 0 and 1 alone ("one of", list markers) are too weak."""
+        return [(t, v) for t, v in self.numbers if v not in (0.0, 1.0) or _NUMBER_MARK.search(t)]
+
+
+_SPACES = re.compile(r"\s+")
 
 
 @lru_cache(maxsize=_SENTENCE_CACHE)
@@ -211,15 +258,22 @@ def _parse_claim(claim: str) -> _ClaimParse:
         numbers = tuple(_numbers(claim, skip))
     names = []
     for m in _NAME.finditer(claim):
-        parts = tuple(p for p in re.split(r"\s+", m.group(0)) if p[:1].isupper())
+        parts = tuple(p for p in _SPACES.split(m.group(0)) if p[:1].isupper())
         if len(parts) >= 2:
             names.append((m.group(0), parts))
-    return _ClaimParse(_words(claim), quotes, urls, dois, refs, dates, numbers, tuple(names))
+    return _ClaimParse(quotes, urls, dois, refs, dates, numbers, tuple(names))
+
+
+def _may_cite(claim: str) -> bool:
+    """Cheap exact test: without these characters a claim has no quotes, URLs, DOIs or [n] references."""
+    return '"' in claim or "“" in claim or "”" in claim or "://" in claim or "10." in claim or "[" in claim
 
 
 # --------------------------------------------------------------------------------------------- sources
 @dataclass(slots=True)
 class _Source:
+    """An extra source of one check, prepared on the spot (the run's sources live in a SourceSet)."""
+
     index: int
     text: str
     lower: str
@@ -228,74 +282,100 @@ class _Source:
     number_keys: frozenset[str]
 
 
-def _number_keys(text: str) -> frozenset[str]:
-    if not _DIGIT.search(text):
-        return frozenset()
-    return frozenset(_num_key(v) for _, v in _numbers(text, []))
-
-
-def _prepare(index: int, text: str, sentence_words: bool = True) -> _Source:
-    """A source ready for lookups; without ``sentence_words`` it only supports numbers and substrings."""
-    if not sentence_words:
-        return _Source(index, text, text.lower(), (), (), _number_keys(text))
+def _prepare(index: int, text: str) -> _Source:
     sents = _sentences(text) or (text,)
     return _Source(index, text, text.lower(), sents, tuple(_words(s) for s in sents), _number_keys(text))
 
 
 class SourceSet:
-    """Sources in the order they appeared, prepared once and indexed for the claim checks.
+    """Sources in the order they appeared, indexed for the claim checks as far as the checks need.
 
     A check may use only the first ``limit`` sources (what had been read before a step) plus a few
     extra ones: one set serves every step of a run. Lookups are by index, not by scanning: numbers
     by value, quotes / names / dates / URLs by substring search in one joined lower-cased text, and
-    the best matching source sentence through an inverted word index.
+    the best matching source sentence through an inverted word index. Each index is built when a
+    check first needs it, the number and sentence indexes only as far as the longest prefix asked
+    for: checks that need no lookups (see :func:`problem_bound`) cost the sources nothing.
     """
 
-    __slots__ = ("_acronym_at", "_ends", "_found_at", "_joined", "_postings", "_sent_source", "_sent_start",
-                 "_sent_text", "_sent_words", "elided_upto", "number_first", "sources")
+    __slots__ = ("_acronym_at", "_documents", "_elided_at", "_elided_upto", "_ends",
+                 "_found_at", "_joined", "_number_first", "_numbers_upto", "_postings", "_sent_source",
+                 "_sent_start", "_sent_text", "_sent_words", "_size", "_texts", "_vocabulary")
 
-    def __init__(self, texts: list[str], documents: list[bool] | None = None) -> None:
+    def __init__(self, texts: Sequence[str], documents: Sequence[bool] | None = None) -> None:
         """``documents`` marks the texts whose sentences may be matched word for word (and so can
-        contradict a claim); the others (context) only support facts they contain. Default: all."""
-        self.sources = [_prepare(i, t or "", documents is None or documents[i]) for i, t in enumerate(texts)]
-        self.number_first: dict[str, int] = {}
+        contradict a claim); the others (context) only support facts they contain. Default: all.
+        ``texts`` is only read when an index needs it, so it may produce its items lazily."""
+        self._texts = texts
+        self._documents = documents
+        self._size = len(texts)
+        self._number_first: dict[str, int] = {}  # number key -> first source carrying it
+        self._numbers_upto = 0  # sources in _number_first so far
+        self._elided_at: int | None = None  # first source that only reports a count
+        self._elided_upto = 0  # sources looked at for that
         self._postings: dict[str, list[int]] = {}
         self._sent_text: list[str] = []
         self._sent_words: list[frozenset[str]] = []
         self._sent_source: list[int] = []
-        self._sent_start: list[int] = []  # first sentence id of each source (and the total at the end)
-        ends: list[int] = []
-        offset = -1
-        for src in self.sources:
-            for key in src.number_keys:
-                self.number_first.setdefault(key, src.index)
-            self._sent_start.append(len(self._sent_text))
-            for sent, words in zip(src.sentences, src.sentence_words, strict=True):
-                sid = len(self._sent_text)
-                self._sent_text.append(sent)
-                self._sent_words.append(words)
-                self._sent_source.append(src.index)
-                for w in words:
-                    self._postings.setdefault(w, []).append(sid)
-            offset += 1 + len(src.lower)
-            ends.append(offset)
-        self._sent_start.append(len(self._sent_text))
-        self.elided_upto = [0]  # elided_upto[n]: how many of the first n sources only report a count
-        for src in self.sources:
-            self.elided_upto.append(self.elided_upto[-1] + bool(_ELIDED.match(src.text)))
-        self._ends = ends
-        self._joined = "\x00".join(s.lower for s in self.sources)
+        self._sent_start: list[int] = [0]  # first sentence id of each indexed source, then the total
+        self._joined: str | None = None
+        self._ends: list[int] = []
         self._found_at: dict[str, int | None] = {}
         self._acronym_at: dict[str, int | None] = {}
+        self._vocabulary: frozenset[str] | None = None
 
     def __len__(self) -> int:
-        return len(self.sources)
+        return self._size
+
+    def _text(self, i: int) -> str:
+        return self._texts[i] or ""
+
+    def _is_document(self, i: int) -> bool:
+        return self._documents is None or self._documents[i]
+
+    def has_number(self, key: str, limit: int) -> bool:
+        """Whether one of the first ``limit`` sources carries a number with this equality key."""
+        at = self._number_first.get(key)
+        if at is None and limit > self._numbers_upto:
+            at = self._index_numbers(key, limit)
+        return at is not None and at < limit
+
+    def _index_numbers(self, key: str, limit: int) -> int | None:
+        """Index the numbers of further sources, up to the first carrying ``key`` (or ``limit``)."""
+        first = self._number_first
+        for i in range(self._numbers_upto, limit):
+            keys = _number_keys(self._text(i))
+            for k in keys:
+                first.setdefault(k, i)
+            if key in keys:
+                self._numbers_upto = i + 1
+                return i
+        self._numbers_upto = limit
+        return None
+
+    def elided_before(self, limit: int) -> bool:
+        """Whether one of the first ``limit`` sources only reports how much it returned."""
+        if self._elided_at is None and limit > self._elided_upto:
+            for i in range(self._elided_upto, limit):
+                if _ELIDED.match(self._text(i)):
+                    self._elided_at = i
+                    break
+            self._elided_upto = limit
+        return self._elided_at is not None and self._elided_at < limit
+
+    def _join(self) -> str:
+        if self._joined is None:
+            lowers = [self._text(i).lower() for i in range(self._size)]
+            # ends[i]: offset of the separator after source i
+            self._ends = [total + i for i, total in enumerate(accumulate(map(len, lowers)))]
+            self._joined = "\x00".join(lowers)
+        return self._joined
 
     def first_containing(self, needle_lower: str) -> int | None:
         """Position of the first source whose lower-cased text contains ``needle_lower``."""
         if needle_lower in self._found_at:
             return self._found_at[needle_lower]
-        at = self._joined.find(needle_lower)
+        at = self._join().find(needle_lower)
         pos = bisect_left(self._ends, at) if at >= 0 else None
         self._found_at[needle_lower] = pos
         return pos
@@ -305,9 +385,26 @@ class SourceSet:
         if acronym not in self._acronym_at:
             letters = acronym.lower()
             pattern = r"\b" + r"[\w']*[\s-]+".join(re.escape(c) for c in letters) + r"\w*"
-            m = re.search(pattern, self._joined)
+            m = re.search(pattern, self._join())
             self._acronym_at[acronym] = bisect_left(self._ends, m.start()) if m else None
         return self._acronym_at[acronym]
+
+    def _index_sentences(self, limit: int) -> None:
+        """Extend the inverted word index over the document sentences of the first ``limit`` sources."""
+        done = len(self._sent_start) - 1
+        postings = self._postings
+        for i in range(done, limit):
+            if self._is_document(i):
+                text = self._text(i)
+                for sent in _sentences(text) or (text,):
+                    words = _words(sent)
+                    sid = len(self._sent_text)
+                    self._sent_text.append(sent)
+                    self._sent_words.append(words)
+                    self._sent_source.append(i)
+                    for w in words:
+                        postings.setdefault(w, []).append(sid)
+            self._sent_start.append(len(self._sent_text))
 
     def best_sentence(self, words: frozenset[str], limit: int, min_overlap: float,
                       max_candidates: int | None) -> tuple[float, int | None, str | None]:
@@ -316,7 +413,9 @@ class SourceSet:
         m = len(words)
         if not m or not limit:
             return 0.0, None, None
-        cut = self._sent_start[min(limit, len(self.sources))]
+        limit = min(limit, self._size)
+        self._index_sentences(limit)
+        cut = self._sent_start[limit]
         need = max(1, math.ceil(min_overlap * m - 1e-9))
         # A sentence sharing >= need words shares one of any (m - need + 1) of them: take the rarest.
         lists = []
@@ -347,6 +446,35 @@ class SourceSet:
             return 0.0, None, None
         return best_count / m, self._sent_source[best_sid], self._sent_text[best_sid]
 
+    def contradictable(self, claim: str, limit: int, min_overlap: float, max_candidates: int | None) -> int:
+        """Upper bound on how many numbers of ``claim`` the first ``limit`` sources contradict.
+
+        Exact tests, cheapest first. A number is contradicted only by the claim's best document
+        sentence, and only when that sentence shares half of the claim's words and carries numbers:
+        a claim sharing fewer words with the vocabulary of all documents together is dismissed
+        without any index. Otherwise the best sentence is looked up (as the check would, with the
+        same ``min_overlap`` and ``max_candidates``) and only numbers the sources lack count.
+        """
+        words = _words(claim)
+        if not words or 2 * len(words & self._document_vocabulary()) < len(words):
+            return 0
+        checked = _parse_claim(claim).checked
+        if not checked:
+            return 0
+        support, source, sentence = self.best_sentence(words, limit, min_overlap, max_candidates)
+        if sentence is None or source is None or support < 0.5 or not _sentence_numbers(sentence):
+            return 0
+        # The best sentence's own source usually carries the claim's numbers: no need to search for them.
+        near = _number_keys(self._text(source))
+        return sum(not (k in near or self.has_number(k, limit)) for k in (_num_key(v) for _, v in checked))
+
+    def _document_vocabulary(self) -> frozenset[str]:
+        """Every word of every document: a superset of the words of any prefix's document sentences."""
+        if self._vocabulary is None:
+            docs = [self._text(i) for i in range(self._size) if self._is_document(i)]
+            self._vocabulary = frozenset().union(*map(_words, docs))
+        return self._vocabulary
+
 
 @dataclass(slots=True)
 class _View:
@@ -366,7 +494,7 @@ class _View:
     @property
     def elided(self) -> bool:
         """Some source only reports how much it returned: the content it stands for is not in the trace."""
-        return self.base.elided_upto[self.limit] > 0 or any(_ELIDED.match(s.text) for s in self.extra)
+        return self.base.elided_before(self.limit) or any(_ELIDED.match(s.text) for s in self.extra)
 
     def spelled_out(self, acronym: str) -> int | None:
         pos = self.base.first_expanding(acronym)
@@ -386,8 +514,7 @@ class _View:
 
     def has_number(self, value: float) -> bool:
         key = _num_key(value)
-        first = self.base.number_first.get(key)
-        return (first is not None and first < self.limit) or any(key in s.number_keys for s in self.extra)
+        return self.base.has_number(key, self.limit) or any(key in s.number_keys for s in self.extra)
 
     def best_sentence(self, words: frozenset[str], min_overlap: float) -> tuple[float, int | None, str | None]:
         best = self.base.best_sentence(words, self.limit, min_overlap, self.max_candidates)
@@ -405,16 +532,15 @@ class _View:
 
 def _check_claim(claim: str, view: _View) -> ClaimResult:
     parsed = _parse_claim(claim)
-    words = parsed.words
     # With a minimum overlap set (detector use), the best sentence is only looked up when a number
     # needs it; otherwise it is part of every claim's result.
     lazy = view.min_overlap > 0
-    best: tuple[float, int | None, str | None] | None = None if lazy else view.best_sentence(words, 0.0)
+    best: tuple[float, int | None, str | None] | None = None if lazy else view.best_sentence(_words(claim), 0.0)
 
     def best_match() -> tuple[float, int | None, str | None]:
         nonlocal best
         if best is None:
-            best = view.best_sentence(words, view.min_overlap)
+            best = view.best_sentence(_words(claim), view.min_overlap)
         return best
 
     facts: list[Fact] = []
@@ -447,8 +573,8 @@ def _check_claim(claim: str, view: _View) -> ClaimResult:
         src = view.found(date)
         facts.append(Fact("date", date, "supported" if src is not None else "unsupported", src))
 
-    checked = [(t, v) for t, v in parsed.numbers if v not in (0.0, 1.0) or _NUMBER_MARK.search(t)]
-    known = [v for _, v in checked if view.has_number(v)]  # ("one of", list markers: too weak to check)
+    checked = parsed.checked
+    known = [v for _, v in checked if view.has_number(v)]
     for token, value in checked:
         if view.has_number(value):
             facts.append(Fact("number", token, "supported"))
@@ -556,5 +682,49 @@ def check_against(output: str, sources: SourceSet, limit: int | None = None, ext
     return _report(claims, min_unsupported)
 
 
-__all__ = ["ClaimResult", "Fact", "GroundingReport", "SourceSet", "check_against", "check_grounding",
-           "sentences"]
+@dataclass(frozen=True, slots=True)
+class ProblemBound:
+    """Upper bounds on what :func:`check_against` can find wrong, from cheap exact tests."""
+
+    problems: int  # unsupported + contradicted facts
+    findings: int  # contradicted facts + unsupported quotes and citations
+
+
+def problem_bound(output: str, sources: SourceSet, limit: int | None = None, min_overlap: float = 0.0,
+                  max_candidates: int | None = None, ref_count: int | None = None) -> ProblemBound:
+    """Bounds on the counts :func:`check_against` (same arguments) can report for ``output``.
+
+    Only cheap exact tests: quotes, URLs and DOIs count as possibly unsupported, ``[n]`` references
+    are judged by number, and numbers as possibly contradicted per :meth:`SourceSet.contradictable`.
+    Dates, names and numbers count as possibly unsupported unless a source before ``limit`` only
+    reports a count (which makes them unverifiable instead). A caller that needs more than a bound
+    allows can skip the check.
+    """
+    n = len(sources) if limit is None else max(0, min(limit, len(sources)))
+    n_refs = n if ref_count is None else ref_count
+    elided = sources.elided_before(n)
+    may_cite = _may_cite(output or "")
+    problems = findings = 0
+    for claim in _sentences(output or ""):
+        cited = _citation_bound(claim, n_refs) if may_cite else 0
+        contradicted = sources.contradictable(claim, n, min_overlap, max_candidates)
+        findings += cited + contradicted
+        if elided:
+            problems += cited + contradicted
+        else:
+            parsed = _parse_claim(claim)
+            problems += cited + len(parsed.checked) + len(parsed.dates) + len(parsed.names)
+    return ProblemBound(problems, findings)
+
+
+def _citation_bound(claim: str, n_refs: int) -> int:
+    """Quotes, URLs, DOIs and out-of-range ``[n]`` references of a claim: what may be unsupported."""
+    if not _may_cite(claim):
+        return 0  # the common case, without parsing
+    parsed = _parse_claim(claim)
+    bad_refs = sum(not 1 <= int(ref) <= n_refs for ref in parsed.refs)
+    return len(parsed.quotes) + len(parsed.urls) + len(parsed.dois) + bad_refs
+
+
+__all__ = ["ClaimResult", "Fact", "GroundingReport", "ProblemBound", "SourceSet", "check_against",
+           "check_grounding", "problem_bound", "sentences"]

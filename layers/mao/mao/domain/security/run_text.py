@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, overload
 
 from mao.domain.models import Run, Step
 from mao.domain.security.grounding import SourceSet
 
 SOURCE_KINDS = frozenset({"tool", "retrieval"})
 SOURCE_ROLES = frozenset({"tool", "function", "ipython"})
+_RESULT_LIMIT = 100_000
+_ARGUMENTS_LIMIT = 2_000
 
 
-def as_text(value: Any, limit: int = 100_000) -> str:
+def as_text(value: Any, limit: int = _RESULT_LIMIT) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -59,6 +62,7 @@ class RunSources:
     before_step: list[int]  # before_step[k]: texts available to the step at position k
     docs_before_step: list[int]  # documents among them
     doc_steps: list[int]  # step index of each document, in order
+    statements: list[Step]  # steps that said something of their own (not tool output, not the user)
 
     def before(self, index: int) -> int:
         """How many texts the step at position ``index`` could rely on (all of them past the end)."""
@@ -73,7 +77,7 @@ class RunSources:
 
 
 def _context(step: Step) -> list[str]:
-    out = [as_text(c.arguments, 2_000) for c in step.tool_calls if c.arguments not in (None, "", {})]
+    out = [as_text(c.arguments, _ARGUMENTS_LIMIT) for c in step.tool_calls if c.arguments not in (None, "", {})]
     out += [c.error for c in step.tool_calls if c.error]
     if step.error:
         out.append(step.error)
@@ -82,43 +86,138 @@ def _context(step: Step) -> list[str]:
     return [t for t in out if t.strip()]
 
 
-_LAST_RUN: list[tuple[Run, int, int, RunSources]] = []
+class _Texts(Sequence[str]):
+    """A run's source texts; structured tool arguments and results become JSON only when first read.
+
+    Serialising every tool call up front would cost more than the checks that usually never look
+    at them. JSON of a value is never blank, so a structured value counts as a text before it is
+    serialised; strings are kept as they are.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list[str | tuple[Any, int]] = []  # a text, or (value, length limit) to serialise
+
+    def add(self, text: str) -> None:
+        self._items.append(text)
+
+    def add_value(self, value: Any, limit: int) -> None:
+        """A tool result or arguments: strings are added if not blank, anything else deferred."""
+        if isinstance(value, str):
+            text = value[:limit]
+            if text and not text.isspace():
+                self._items.append(text)
+        else:
+            self._items.append((value, limit))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self._items)))]
+        item = self._items[i]
+        if isinstance(item, str):
+            return item
+        text = as_text(*item)
+        self._items[i] = text
+        return text
 
 
-def run_sources(run: Run) -> RunSources:
-    """The run's sources, built once per run and shared by the detectors that analyse it in turn."""
-    if _LAST_RUN:
-        last, steps_id, n, built = _LAST_RUN[0]
-        if last is run and steps_id == id(run.steps) and n == len(run.steps):
-            return built
-    texts: list[str] = []
+def _filled(text: str | None) -> str | None:
+    """``text`` unless it is missing or blank."""
+    return text if text and not text.isspace() else None
+
+
+def _build(run: Run) -> RunSources:
+    """Walk the run once: the texts in the order they appeared, which step each came from, and how
+    many texts and documents each step could rely on (the texts of :func:`step_sources` and
+    :func:`_context`, collected without serialising tool calls)."""
+    texts = _Texts()
     step_of: list[int] = []
     is_doc: list[bool] = []
-
-    def add(found: list[str], index: int, doc: bool) -> None:
-        texts.extend(found)
-        step_of.extend([index] * len(found))
-        is_doc.extend([doc] * len(found))
-
-    if run.task and run.task.strip():
-        add([run.task], -1, False)
     before: list[int] = []
     docs_before: list[int] = []
+    statements: list[Step] = []
     n_docs = 0
+
+    def mark(index: int, doc: bool) -> int:
+        """Attribute the texts added since the last call to step ``index``; how many there were."""
+        added = len(texts) - len(step_of)
+        step_of.extend([index] * added)
+        is_doc.extend([doc] * added)
+        return added
+
+    if task := _filled(run.task):
+        texts.add(task)
+        mark(-1, False)
     for step in run.steps:
-        if step.input and step.input.strip():
-            add([step.input], step.index, False)
+        index, calls = step.index, step.tool_calls
+        content = _filled(step.content)
+        if text := _filled(step.input):
+            texts.add(text)
+            mark(index, False)
         before.append(len(texts))
         docs_before.append(n_docs)
-        docs = step_sources(step)
-        add(docs, step.index, True)
-        n_docs += len(docs)
-        add(_context(step), step.index, False)
+        source = step.kind in SOURCE_KINDS or step.role in SOURCE_ROLES
+        for call in calls:
+            if call.result not in (None, ""):
+                texts.add_value(call.result, _RESULT_LIMIT)
+        if source and content:
+            texts.add(content)
+        n_docs += mark(index, True)
+        for call in calls:
+            if call.arguments not in (None, "", {}):
+                texts.add_value(call.arguments, _ARGUMENTS_LIMIT)
+        for call in calls:
+            if text := _filled(call.error):
+                texts.add(text)
+        if text := _filled(step.error):
+            texts.add(text)
+        if not source:
+            if content:
+                texts.add(content)
+            if step.content and step.role != "user":
+                statements.append(step)
+        mark(index, False)
     before.append(len(texts))
     docs_before.append(n_docs)
     doc_steps = [i for i, d in zip(step_of, is_doc, strict=True) if d]
-    built = RunSources(SourceSet(texts, is_doc), step_of, is_doc, before, docs_before, doc_steps)
-    _LAST_RUN[:] = [(run, id(run.steps), len(run.steps), built)]
+    return RunSources(SourceSet(texts, is_doc), step_of, is_doc, before, docs_before, doc_steps, statements)
+
+
+# What the sources are built from: a run whose steps still give the same values reuses them.
+_STEP_READS = attrgetter("index", "kind", "role", "input", "content", "error", "tool_calls")
+_CALL_READS = attrgetter("result", "arguments", "error")
+
+
+def _fingerprint(run: Run) -> tuple[Any, ...]:
+    """The values :func:`_build` reads (by identity where they are containers)."""
+    calls = [_CALL_READS(c) for s in run.steps if s.tool_calls for c in s.tool_calls]
+    return run.task, list(map(_STEP_READS, run.steps)), calls
+
+
+_LAST_RUN: list[tuple[Run, tuple[Any, ...], RunSources]] = []
+
+
+def run_sources(run: Run) -> RunSources:
+    """The run's sources, built once per run and shared by the detectors that analyse it in turn.
+
+    The last run's sources are reused only for the same run object whose steps, texts and tool
+    calls are still the same values: a changed step is noticed (a dict changed in place is not).
+    """
+    fingerprint = _fingerprint(run)
+    if _LAST_RUN:
+        last, seen, built = _LAST_RUN[0]
+        if last is run and seen == fingerprint:
+            return built
+    built = _build(run)
+    _LAST_RUN[:] = [(run, fingerprint, built)]
     return built
 
 
