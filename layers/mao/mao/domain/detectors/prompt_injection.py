@@ -1,19 +1,18 @@
 """Prompt injection: instructions smuggled into a run through user input, messages or tool output.
 
 Every step's input, content and tool results are checked with the security injection checker
-(normaliser + bundled linear model + interpretable rules). Text the agents *read* (tool results,
-retrieved documents) is checked as content, where an injection is an indirect one. Evidence is the
-step reference and the matched passage.
+(normaliser + bundled linear model + interpretable rules), the run's distinct texts scored in one
+batch. Text the agents *read* (tool results, retrieved documents) is checked as content, where an
+injection is an indirect one. Evidence is the step reference and the matched passage.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
-from mao.domain.security.injection import check
+from mao.domain.security.injection import check, scores_many
 from mao.domain.security.run_text import scanned_texts
 
 SPEC = DetectorSpec(
@@ -29,24 +28,25 @@ SPEC = DetectorSpec(
 )
 
 
-# Runs repeat texts (the same context handed to several steps, the same tool output read twice):
-# each distinct (text, context) is scored once.
-_check = lru_cache(maxsize=16384)(check)
-
-
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_score = float(thresholds["min_score"])
     limit = int(thresholds["max_detections"])
+    scanned = [list(scanned_texts(step)) for step in run.steps]
+    # Runs repeat texts (the same context handed to several steps, the same tool output read twice):
+    # each distinct (text, context) is scored once, all of them in one batch.
+    distinct = list(dict.fromkeys((text, context) for texts in scanned for context, _, text in texts))
+    scores = dict(zip(distinct, scores_many(distinct), strict=True))
     detections: list[Detection] = []
-    for step in run.steps:
+    for step, texts in zip(run.steps, scanned, strict=True):
         best = None
-        for context, label, text in scanned_texts(step):
-            result = _check(text, context)
-            if result.score >= min_score and (best is None or result.score > best[0].score):
-                best = (result, label, text)
+        for context, label, text in texts:
+            score = scores[(text, context)]
+            if score >= min_score and (best is None or score > best[0]):
+                best = (score, label, text, context)
         if best is None:
             continue
-        result, label, text = best
+        _, label, text, context = best
+        result = check(text, context)  # the full result (attack type, evidence) of the few flagged texts
         quotes = [e.quote for e in result.evidence if e.quote] or [text[:200]]
         attack = result.attack_type or "suspicious_instruction"
         detections.append(Detection(

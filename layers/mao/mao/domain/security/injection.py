@@ -11,12 +11,14 @@ instructions addressed to the model: an injection there is reported as indirect 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from mao.domain.security import injection_rules as rules
-from mao.domain.security.injection_model import load
-from mao.domain.security.normalize import Normalized, normalize
+from mao.domain.security.batch_features import linear_probabilities
+from mao.domain.security.injection_model import final_score, load
+from mao.domain.security.normalize import Normalized, normalize, normalize_many
 
 Context = Literal["user_input", "tool_output", "retrieved", "agent_message", "system"]
 CONTENT_CONTEXTS = frozenset({"tool_output", "retrieved"})
@@ -107,12 +109,45 @@ def _locate(original: str, quote: str) -> tuple[int | None, int | None]:
 def check(text: str, context: str | None = None) -> InjectionResult:
     """Score one text. ``context`` says where it came from (user input, tool output, ...)."""
     text = (text or "")[:MAX_CHARS]
-    model = load()
-    threshold = model.threshold
     norm = normalize(text)
     p_model = model_score(text, norm) if text.strip() else 0.0
+    return _result(text, context, norm, p_model, rules.scan(norm.full))
 
-    hits = rules.scan(norm.full)
+
+def scores_many(items: Sequence[tuple[str, str | None]], chunk: int = 4096) -> list[float]:
+    """``check(text, context).score`` of each pair, the batch scored together: the same numbers, much
+    less time per text (one numpy pass decides which texts need normalising, one scores the model's
+    features, the rules run only on texts holding their required words). Call :func:`check` for the
+    full result of the few texts whose score matters."""
+    out: list[float] = []
+    for at in range(0, len(items), chunk):
+        out.extend(_score_chunk(items[at:at + chunk]))
+    return out
+
+
+def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
+    model = load()
+    texts = [(text or "")[:MAX_CHARS] for text, _ in items]
+    norms = normalize_many(texts)
+    scored: list[tuple[str, list[str]]] = []
+    owner: list[int] = []
+    for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
+        if not text.strip():
+            continue
+        pieces = windows(text)
+        for piece_norm in [norm] if len(pieces) == 1 and pieces[0] == text else normalize_many(pieces):
+            scored.append((piece_norm.full, piece_norm.obfuscation))
+            owner.append(i)
+    p_model = [0.0] * len(texts)
+    for i, (full, obfuscation), p in zip(owner, scored, linear_probabilities(model, scored), strict=True):
+        p_model[i] = max(p_model[i], final_score(full, obfuscation, p))
+    hits = rules.scan_many([norm.full for norm in norms])
+    threshold = model.threshold
+    return [_score(context, p, found, threshold) for (_, context), p, found in zip(items, p_model, hits, strict=True)]
+
+
+def _score(context: str | None, p_model: float, hits: list[rules.RuleHit], threshold: float) -> float:
+    """A text's injection score from the model's probability and the rule hits."""
     strong = max((h.confidence for h in hits if h.confidence >= STRONG_RULE), default=0.0)
     p_effective = p_model
     if context in CORROBORATE_CONTEXTS and p_model < CONFIDENT_MODEL and not any(
@@ -120,7 +155,14 @@ def check(text: str, context: str | None = None) -> InjectionResult:
         # Agent messages and tool output are full of ordinary imperatives ("search for X, then report");
         # there the model needs an injection pattern to agree with it before a text is flagged.
         p_effective = min(p_model, threshold)
-    score = max(p_effective, strong)
+    return max(p_effective, strong)
+
+
+def _result(text: str, context: str | None, norm: Normalized, p_model: float,
+            hits: list[rules.RuleHit]) -> InjectionResult:
+    """The verdict, attack types and evidence for a text, from its model score and rule hits."""
+    threshold = load().threshold
+    score = _score(context, p_model, hits, threshold)
     detected = score > threshold
 
     evidence: list[EvidenceSpan] = []
@@ -155,4 +197,4 @@ def check(text: str, context: str | None = None) -> InjectionResult:
     )
 
 
-__all__ = ["CONTENT_CONTEXTS", "EvidenceSpan", "InjectionResult", "check", "model_score", "windows"]
+__all__ = ["CONTENT_CONTEXTS", "EvidenceSpan", "InjectionResult", "check", "model_score", "scores_many", "windows"]

@@ -19,8 +19,14 @@ import binascii
 import codecs
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Cyrillic / Greek / other letters that render like Latin ones.
 _HOMOGLYPHS: dict[str, str] = {
@@ -178,11 +184,40 @@ def _rot13_words(text: str) -> str:
     return codecs.decode(text, "rot_13")
 
 
+# A text in which none of these occur is left as it is by every step of :func:`normalize` except
+# lower-casing: each alternative is a necessary condition of one step (non-ASCII: invisible and tag
+# characters, NFKC, look-alike letters; then the encodings, the rot13 / reversal hints, spaced and
+# separated letters, concatenated strings, and a leetspeak stand-in between letters or before two). Patterns are the
+# steps' own, without their look-arounds, so they match wherever the steps could.
+_MAYBE_DISGUISED = re.compile(
+    r"[^\x00-\x7f]"
+    r"|[A-Za-z0-9+/_-]{16,}"
+    r"|(?:[0-9a-fA-F]{2}[ :]?){8,}"
+    r"|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|&#"
+    r"|(?:\d{2,3}\s*,\s*){3,}\d{2,3}"
+    r"|%[0-9a-fA-F]{2}"
+    r"|rot[\s-]?13|caesar|revers(?:e|ed|ing)|backward"
+    r"|(?:\w[ \t.\-_*|\\/]{1,2}){3,}\w"
+    r"|(?:[^\W\d_][\\|*_~.\-](?=[^\W\d_])){3,}[^\W\d_]"
+    r"|['\"]\s*\+\s*['\"]"
+    r"|[A-Za-z][0-9@$|!+][A-Za-z]|[0-9@$|][A-Za-z]{2}",
+    re.IGNORECASE,
+)
+# A word that _fold_word can change (leetspeak needs a letter next to a stand-in; look-alike letters
+# need a non-ASCII letter): only those words are visited.
+_WORD_CHAR = r"[^\s\"'`()\[\]{}<>,;:.?/\\=*#~^]"
+_FOLDABLE_WORD = re.compile(rf"(?<!{_WORD_CHAR}){_WORD_CHAR}*"
+                            r"(?:[a-z][0-9@$€|!+]|[0-9@$€|][a-z]|[^\x00-\x7f\s])"
+                            rf"{_WORD_CHAR}*")
+
+
 def normalize(text: str) -> Normalized:
     """Canonical lower-cased text, decoded payloads and the disguises found."""
+    raw = text or ""
+    if _MAYBE_DISGUISED.search(raw) is None:
+        return Normalized(text=raw.lower())
     kinds: set[str] = set()
     decoded: list[str] = []
-    raw = text or ""
 
     # Unicode "tag" characters can carry an invisible ASCII copy of an instruction.
     def untag(m: re.Match[str]) -> str:
@@ -192,14 +227,18 @@ def normalize(text: str) -> Normalized:
             decoded.append(hidden.lower())
         return ""
 
-    raw = _TAG_CHARS.sub(untag, raw)
-    stripped = _INVISIBLE.sub("", raw)
-    if stripped != raw:
-        kinds.add("invisible")
-    s = unicodedata.normalize("NFKC", stripped)
-    if s != stripped and any(unicodedata.category(c) in ("So", "Lm") or ord(c) > 0x2000 for c in stripped
-                             if unicodedata.normalize("NFKC", c) != c and c.isalpha()):
-        kinds.add("unicode")
+    ascii_only = raw.isascii()
+    if ascii_only:
+        s = raw
+    else:
+        raw = _TAG_CHARS.sub(untag, raw)
+        stripped = _INVISIBLE.sub("", raw)
+        if stripped != raw:
+            kinds.add("invisible")
+        s = unicodedata.normalize("NFKC", stripped)
+        if s != stripped and any(unicodedata.category(c) in ("So", "Lm") or ord(c) > 0x2000 for c in stripped
+                                 if unicodedata.normalize("NFKC", c) != c and c.isalpha()):
+            kinds.add("unicode")
 
     for pattern, decoder, kind in (
         (_B64, _decode_base64, "base64"),
@@ -234,7 +273,7 @@ def normalize(text: str) -> Normalized:
     s = _join_spaced(s, kinds)
     words = []
     last = 0
-    for m in _WORD.finditer(s):
+    for m in _FOLDABLE_WORD.finditer(s):
         word, k = _fold_word(m.group(0))
         if k:
             kinds |= k
@@ -248,8 +287,103 @@ def normalize(text: str) -> Normalized:
     return Normalized(text=s, decoded=decoded, obfuscation=sorted(kinds))
 
 
+def normalize_many(texts: Sequence[str]) -> list[Normalized]:
+    """:func:`normalize` of each text, deciding for a whole batch at once which texts need it.
+
+    An ASCII text in which no step of :func:`normalize` can find anything to undo is only lower-cased.
+    That is decided with numpy over the joined batch, from necessary conditions of each step (a run of
+    16 base64 characters, 16 hex digits within 23 characters, an escape or percent sign, enough commas
+    and digits for character codes, a quote and a plus for concatenation, a rot13 or reversal hint,
+    single letters between separators, a leetspeak stand-in between letters or before two). Every other text goes
+    through :func:`normalize`, so the result is the same as calling it on each text."""
+    suspect = _maybe_disguised([t or "" for t in texts])
+    return [normalize(t) if flag else Normalized(text=(t or "").lower())
+            for t, flag in zip(texts, suspect, strict=True)]
+
+
+_CLASSES = {  # character classes of the pre-test, one bit each in a per-byte code
+    "b64": "abcdefghijklmnopqrstuvwxyz0123456789+/_-",
+    "hex": "0123456789abcdef",
+    "word": "abcdefghijklmnopqrstuvwxyz0123456789_",
+    "spaced_sep": " \t.-_*|\\/",
+    "letter": "abcdefghijklmnopqrstuvwxyz",
+    "separated_sep": "\\|*_~.-",
+    "leet_after": "0123456789@$|!+",
+    "leet_before": "0123456789@$|",
+    "escape": "\\&%",
+    "digit": "0123456789",
+    "comma": ",",
+    "quote": "'\"",
+    "plus": "+",
+}
+
+
+@cache
+def _class_codes() -> np.ndarray:
+    import numpy as np
+
+    codes = np.zeros(256, dtype=np.uint16)
+    for bit, chars in enumerate(_CLASSES.values()):
+        codes[list(chars.encode("ascii"))] |= np.uint16(1 << bit)
+    return codes
+
+
+def _maybe_disguised(texts: list[str]) -> list[bool]:
+    """True for each text that :func:`normalize` might change beyond lower-casing."""
+    import numpy as np
+
+    suspect = [not t.isascii() for t in texts]
+    plain = [i for i, flag in enumerate(suspect) if not flag]
+    if not plain:
+        return suspect
+    joined = "\x00".join(texts[i] for i in plain).lower()
+    n = len(joined)
+    pad = 24  # zero bytes after the batch, so fixed-width windows never run off its end
+    data = np.zeros(n + pad, dtype=np.intp)
+    data[:n] = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    codes = _class_codes()[data]
+    c = {name: (codes & np.uint16(1 << bit)) != 0 for bit, name in enumerate(_CLASSES)}
+
+    def windows_full(mask: np.ndarray, width: int, need: int) -> np.ndarray:
+        running = np.concatenate(([0], np.cumsum(mask, dtype=np.int32)))
+        return (running[width:width + n] - running[:n]) >= need
+
+    def seq(*masks: np.ndarray) -> np.ndarray:
+        hit = masks[0][:n].copy()
+        for k, mask in enumerate(masks[1:], 1):
+            hit &= mask[k:k + n]
+        return hit
+
+    s, w, sp, letter = c["spaced_sep"], c["word"], c["separated_sep"], c["letter"]
+    at = (windows_full(c["b64"], 16, 16)  # base64
+          | windows_full(c["hex"], 23, 16)  # hex bytes, separated or not
+          | c["escape"][:n]  # \x.. \u.... &#..; %..
+          | seq(s, w, s, w, s) | seq(s, w, s, s, w, s)  # spaced-out letters
+          | seq(letter, sp, letter, sp, letter, sp, letter)  # separated letters
+          | seq(letter, c["leet_after"], letter) | seq(c["leet_before"], letter, letter))  # leetspeak
+    ends = np.cumsum([len(texts[i]) + 1 for i in plain]) - 1  # position of each text's separator
+    flagged = set(np.searchsorted(ends, np.flatnonzero(at), side="right").tolist())
+
+    def per_text(mask: np.ndarray) -> np.ndarray:
+        running = np.concatenate(([0], np.cumsum(mask[:n], dtype=np.int32)))
+        return np.diff(running[np.minimum(ends, n)], prepend=0)
+
+    flagged.update(np.flatnonzero((per_text(c["comma"]) >= 3) & (per_text(c["digit"]) >= 8)).tolist())  # codes
+    flagged.update(np.flatnonzero((per_text(c["quote"]) >= 2) & (per_text(c["plus"]) >= 1)).tolist())  # "a" + "b"
+    for hint in ("rot", "caesar", "revers", "backward"):
+        found = joined.find(hint)
+        while found >= 0:
+            k = int(np.searchsorted(ends, found, side="right"))
+            flagged.add(k)
+            found = joined.find(hint, int(ends[k]) + 1) if k < len(plain) else -1
+    for k in flagged:
+        if k < len(plain):
+            suspect[plain[k]] = True
+    return suspect
+
+
 def _fold_decoded(text: str) -> str:
     return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
 
 
-__all__ = ["Normalized", "normalize"]
+__all__ = ["Normalized", "normalize", "normalize_many"]
