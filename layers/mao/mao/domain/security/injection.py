@@ -131,11 +131,14 @@ def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
     norms = normalize_many(texts)
     scored: list[tuple[str, list[str]]] = []
     owner: list[int] = []
+    one_window = WINDOW + (WINDOW - STEP)  # longer texts are scored in windows (see :func:`windows`)
     for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
-        if not text.strip():
+        if len(text) <= one_window:
+            if text.strip():
+                scored.append((norm.full, norm.obfuscation))
+                owner.append(i)
             continue
-        pieces = windows(text)
-        for piece_norm in [norm] if len(pieces) == 1 and pieces[0] == text else normalize_many(pieces):
+        for piece_norm in normalize_many(windows(text)):
             scored.append((piece_norm.full, piece_norm.obfuscation))
             owner.append(i)
     p_model = [0.0] * len(texts)
