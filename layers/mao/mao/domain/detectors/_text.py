@@ -40,8 +40,21 @@ must shall get got make made use using used one two also need needs like see
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
 
 
-_PUNCT = str.maketrans({c: " " for c in string.punctuation if c not in "_'"})
+_PUNCT_CHARS = "".join(c for c in string.punctuation if c not in "_'")
+_PUNCT = str.maketrans({c: " " for c in _PUNCT_CHARS})
 _DIGIT_MASK = str.maketrans({c: "#" for c in string.digits})
+# The same tables for bytes: on ASCII text ``bytes.translate`` does the work several times faster than
+# ``str.translate`` with a dict, with an identical result.
+_PUNCT_BYTES = bytes.maketrans(_PUNCT_CHARS.encode(), b" " * len(_PUNCT_CHARS))
+_PUNCT_MASK_BYTES = bytes.maketrans((_PUNCT_CHARS + string.digits).encode(),
+                                    b" " * len(_PUNCT_CHARS) + b"#" * len(string.digits))
+
+
+def _punct_to_space(low: str) -> str:
+    """``low`` with punctuation (except ``_`` and ``'``) replaced by spaces."""
+    if low.isascii():
+        return low.encode().translate(_PUNCT_BYTES).decode()
+    return low.translate(_PUNCT)
 
 
 @lru_cache(maxsize=65536)
@@ -53,7 +66,7 @@ def lower(text: str) -> str:
 @lru_cache(maxsize=65536)
 def word_set(text: str) -> frozenset[str]:
     """Distinct lower-case words (punctuation split off): the cheapest bag of words, C speed."""
-    return frozenset(lower(text).translate(_PUNCT).split())
+    return frozenset(_punct_to_space(lower(text)).split())
 
 
 def has_any(text: str, triggers: frozenset[str]) -> bool:
@@ -91,10 +104,17 @@ def shingles(text: str, k: int = 3) -> frozenset[int]:
     return frozenset(hash(toks[i:i + k]) for i in range(len(toks) - k + 1))
 
 
+_NON_DIGIT_ASCII = bytes(b for b in range(128) if chr(b) not in string.digits)
+_NON_DIGIT_BYTES = bytes.maketrans(_NON_DIGIT_ASCII, b" " * len(_NON_DIGIT_ASCII))
+
+
 @lru_cache(maxsize=65536)
 def numbers(text: str) -> tuple[str, ...]:
     """The numbers in the text, in order: a changed count or page number is progress, not a repeat."""
-    return tuple(_DIGITS.findall(text[:MAX_CHARS]))
+    head = text[:MAX_CHARS]
+    if head.isascii():  # the digit runs, found by bytes.translate several times faster than a regex scan
+        return tuple(head.encode().translate(_NON_DIGIT_BYTES).decode().split())
+    return tuple(_DIGITS.findall(head))
 
 
 def jaccard(a: frozenset | set, b: frozenset | set) -> float:
@@ -119,7 +139,11 @@ def similarity(a: str, b: str, k: int = 3) -> float:
 @lru_cache(maxsize=65536)
 def fingerprint(text: str) -> str:
     """Stable 16-hex fingerprint of the words with numbers masked ("" for text without words)."""
-    words = lower(text).translate(_PUNCT).translate(_DIGIT_MASK).split()
+    low = lower(text)
+    if low.isascii():
+        words = low.encode().translate(_PUNCT_MASK_BYTES).decode().split()
+    else:
+        words = low.translate(_PUNCT).translate(_DIGIT_MASK).split()
     if not words:
         return ""
     return hashlib.blake2b(" ".join(words).encode(), digest_size=8).hexdigest()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
+from mao.domain.detectors import _text
 from mao.domain.models import Detection, Evidence, Step, ToolCall
 
 if TYPE_CHECKING:
@@ -21,7 +22,10 @@ MAX_CHARS = 4000  # text looked at per step; enough for any message a person rea
 QUOTE_CHARS = 300
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9_'.-]*[a-z0-9]|[a-z0-9]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Splits after [.!?] + whitespace, and at line breaks. Written as "one whitespace character, then either
+# (it follows [.!?]) more whitespace or (it is a newline) more newlines", which splits exactly like
+# r"(?<=[.!?])\s+|\n+" but starts with a character class the regex engine scans for in C.
+_SENTENCE = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=\n)\n*)")
 
 _STOP_TEXT = """
     a about above after again against all also am an and any are as at be because been before being
@@ -44,11 +48,79 @@ def lower(text: str) -> str:
     return text[:MAX_CHARS].lower()
 
 
+# ASCII bytes that end a _WORD token: everything but [a-z0-9_'.-] (upper case never reaches it).
+_NON_TOKEN_ASCII = bytes(b for b in range(128) if chr(b) not in "abcdefghijklmnopqrstuvwxyz0123456789_'.-")
+_NON_TOKEN_BYTES = bytes.maketrans(_NON_TOKEN_ASCII, b" " * len(_NON_TOKEN_ASCII))
+
+
 @lru_cache(maxsize=_CACHE)
 def words(text: str) -> tuple[str, ...]:
     """Word tokens of ``text`` (lower-case; a token starts and ends with a letter or digit, so trailing
     dots and quotes are never part of it)."""
-    return tuple(_WORD.findall(lower(text)))
+    low = lower(text)
+    if low.isascii():
+        # _WORD's tokens without a regex scan: each run of [a-z0-9_'.-] holds one token, the run with its
+        # leading and trailing [_'.-] stripped (runs of those alone hold none).
+        runs = low.encode().translate(_NON_TOKEN_BYTES).decode().split()
+        return tuple(filter(None, [run.strip("_'.-") for run in runs]))
+    return tuple(_WORD.findall(low))
+
+
+# Every ASCII byte that cannot be part of a ``\w`` run, mapped to a space.
+_NON_WORD_ASCII = bytes(b for b in range(128) if not (chr(b).isalnum() or chr(b) == "_"))
+_NON_WORD_BYTES = bytes.maketrans(_NON_WORD_ASCII, b" " * len(_NON_WORD_ASCII))
+_WORD_RUN = re.compile(r"\w+")
+_SAME_CAP = _text.MAX_CHARS == MAX_CHARS  # _text.word_set reads the same lower-cased text
+# ASCII characters that are neither word characters, whitespace nor punctuation (they stay inside a word of
+# _text.word_set but end a \w run).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+
+
+@lru_cache(maxsize=_CACHE)
+def word_runs(text: str) -> frozenset[str]:
+    """Distinct ``\\w+`` runs of ``lower(text)``: exactly the words a ``\\b``-delimited pattern can match there.
+
+    This makes an exact pre-test for such a pattern run on ``lower(text)``: when every alternative of it
+    needs one of a few whole words, it cannot match a text none of whose runs is one of them. Shared by
+    the detectors, so a text is split once.
+    """
+    low = lower(text)
+    if not low.isascii():
+        return frozenset(_WORD_RUN.findall(low))
+    if _SAME_CAP and "'" not in low and (low.isprintable() or _CONTROL.search(low) is None):
+        # Without apostrophes and control characters, the shared word set (punctuation split off) is made
+        # of exactly these runs; reusing it saves splitting the text a second time.
+        return _text.word_set(text)
+    return frozenset(low.encode().translate(_NON_WORD_BYTES).decode().split())
+
+
+def any_word(text: str, cues: frozenset[str]) -> bool:
+    """Whether one of ``cues`` is a whole ``\\w+`` run of ``lower(text)`` (see ``word_runs``)."""
+    return not cues.isdisjoint(word_runs(text))
+
+
+def substring_pattern(needles: Iterable[str]) -> re.Pattern[str]:
+    """A pattern whose ``search`` tells exactly whether any of ``needles`` occurs in a string.
+
+    The needles are merged into a trie ("a(?:dd |gain)|..."), so one C-level scan replaces a Python loop
+    of ``in`` tests and each position is tried against a handful of branches, not every needle.
+    """
+    trie: dict[str, dict] = {}
+    for needle in needles:
+        if not needle:
+            raise ValueError("empty needle")
+        node = trie
+        for ch in needle:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def branch(node: dict[str, dict]) -> str:
+        if "" in node:  # a needle ends here: longer ones through this node add nothing to "occurs"
+            return ""
+        alts = [re.escape(ch) + branch(child) for ch, child in sorted(node.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return re.compile(branch(trie))
 
 
 @lru_cache(maxsize=_CACHE)
@@ -63,7 +135,7 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=_CACHE)
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed content words: no stopwords, no one- or two-letter tokens."""
-    return frozenset(map(stem, [w for w in set(words(text)) - STOPWORDS if len(w) > 2]))
+    return frozenset(map(stem, {w for w in words(text) if len(w) > 2 and w not in STOPWORDS}))
 
 
 def coverage(needles: Iterable[str], haystack: frozenset[str]) -> float:
@@ -82,7 +154,7 @@ def jaccard(a: frozenset[str] | set[str], b: frozenset[str] | set[str]) -> float
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text[:MAX_CHARS]) if s.strip()]
+    return [s for s in map(str.strip, _SENTENCE.split(text[:MAX_CHARS])) if s]
 
 
 def sentence_around(text: str, start: int, end: int) -> str:
@@ -153,6 +225,13 @@ def _user_name(agent: str) -> bool:
 
 def is_user_step(step: Step) -> bool:
     return step.role in _USER_ROLES or _user_name(step.agent)
+
+
+def is_speaker(step: Step) -> bool:
+    """An agent's own message: not a tool step, not the user, not a system prompt (one call per step)."""
+    role = step.role
+    return (step.kind not in _TOOL_KINDS and role != "tool" and role not in _USER_ROLES and role != "system"
+            and not _user_name(step.agent))
 
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -235,12 +314,22 @@ _FAILURE_GATE = (
 )
 
 
+# Every _ZERO_COUNT match contains one of these: a text without them has nothing to blank out.
+_ZERO_COUNT_PARTS = ("error", "fail", "warning", "issue", "problem", "exception", "vulnerabilit", "found",
+                     "detected", "reported")
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))
+
+
+@lru_cache(maxsize=16384)  # a tool result is read by several detectors and several claims
 def failure_match(text: str) -> re.Match[str] | None:
     """The first real failure signal in ``text``, ignoring 'no errors', '0 failed', 'error handling'."""
     low = lower(text)
     if not any(g in low for g in _FAILURE_GATE):
         return None
-    cleaned = _ZERO_COUNT.sub(lambda m: " " * len(m.group(0)), low)
+    cleaned = _ZERO_COUNT.sub(_blank, low) if any(p in low for p in _ZERO_COUNT_PARTS) else low
     return _FAILURE.search(cleaned)
 
 
@@ -255,18 +344,71 @@ _SPECIFIC = re.compile(
     r"|(?<![\w/])(/[\w.-]+(?:/[\w.-]+)*)"
 )
 
+# _SPECIFIC's alternatives, each with a cheap exact test that the text could hold a match of it. A pattern
+# made of only the possible ones finds exactly the same matches (an alternative that cannot match anywhere
+# never wins at any position) and usually is one short alternative instead of eight.
+_QUOTED_ALTS = (
+    ("`", r"`([^`\n]{2,60})`"),
+    ('"', r"\"([^\"\n]{2,60})\""),
+    ("'", r"'([^'\n]{3,60})'"),
+)
+_CAMEL_CASE = re.compile(r"[A-Z](?<=[a-z][A-Z])")  # a lower-case letter then an upper-case one
+_FILE_EXT = re.compile(r"\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs)")
+_DIGIT = re.compile(r"\d")
+_IDENT_ALTS = (
+    r"[A-Za-z_][\w]*_[\w]+",
+    r"[a-z]+[A-Z]\w+",
+    r"[\w-]+\.(?:py|js|ts|json|ya?ml|sql|md|csv|txt|html|go|rs)",
+    r"\d+(?:\.\d+)?%?",
+)
+# \b(number)\b alone, written to start with \d (the regex engine then skips to digits in C): a digit not
+# preceded by a word character is exactly a digit at a word boundary.
+_NUMBER_ONLY = r"(\d(?<!\w\d)\d*(?:\.\d+)?%?)\b"
+_PATH_ALT = r"(?<![\w/])(/[\w.-]+(?:/[\w.-]+)*)"
+
+
+def _specific_pattern(text: str) -> re.Pattern[str] | None:
+    """_SPECIFIC reduced to the alternatives that can match in ``text`` (None: none can)."""
+    quoted = tuple(needle in text for needle, _ in _QUOTED_ALTS)
+    idents = ("_" in text, _CAMEL_CASE.search(text) is not None, _FILE_EXT.search(text) is not None,
+              _DIGIT.search(text) is not None)
+    return _compiled_specific(quoted, idents, "/" in text)
+
+
+@cache  # at most 2**8 combinations
+def _compiled_specific(quoted: tuple[bool, ...], idents: tuple[bool, ...], path: bool) -> re.Pattern[str] | None:
+    alts = [alt for (_, alt), keep in zip(_QUOTED_ALTS, quoted, strict=True) if keep]
+    kept = [alt for alt, keep in zip(_IDENT_ALTS, idents, strict=True) if keep]
+    if kept == [_IDENT_ALTS[3]]:
+        alts.append(_NUMBER_ONLY)
+    elif kept:
+        alts.append(r"\b(" + "|".join(kept) + r")\b")
+    if path:
+        alts.append(_PATH_ALT)
+    return re.compile("|".join(alts)) if alts else None
+
 
 def specific_tokens(text: str, limit: int = 12) -> list[str]:
     """Identifiers, file names, quoted strings and numbers: the checkable details of a message."""
+    return list(_specific_tokens(text, limit))
+
+
+@lru_cache(maxsize=_CACHE)
+def _specific_tokens(text: str, limit: int) -> tuple[str, ...]:
+    """``specific_tokens`` once per distinct text (a tuple, so the cached value cannot be changed)."""
     found: list[str] = []
-    for m in _SPECIFIC.finditer(text[:MAX_CHARS]):
+    head = text[:MAX_CHARS]
+    pattern = _specific_pattern(head)
+    if pattern is None:
+        return ()
+    for m in pattern.finditer(head):
         token = next(g for g in m.groups() if g)
         token = token.strip().rstrip(".,;:").lower()
         if token and token not in found and not (token.isdigit() and len(token) == 1):
             found.append(token)
             if len(found) >= limit:
                 break
-    return found
+    return tuple(found)
 
 
 def detection(spec: DetectorSpec, confidence: float, explanation: str, evidence: list[Evidence],
@@ -303,8 +445,14 @@ def _mention_pattern(agents: tuple[str, ...]) -> tuple[re.Pattern[str] | None, d
             owner.setdefault(alias, agent)
     if not owner:
         return None, owner
-    alternation = "|".join(re.escape(a) for a in sorted(owner, key=len, reverse=True))
-    return re.compile(rf"(?<![\w])(?:{alternation})(?![\w])"), owner
+    # Each alias is checked for a word boundary right after its first character ("(?<!\w.)": the character
+    # before the alias is no word character), so every alternative starts with a literal and the regex
+    # engine skips in C to the aliases' first letters; it matches exactly what
+    # r"(?<![\w])(?:alias|...)(?![\w])" matches, alternatives tried in the same order.
+    alternation = "|".join(
+        re.escape(a[0]) + r"(?<!\w.)" + re.escape(a[1:]) for a in sorted(owner, key=len, reverse=True)
+    )
+    return re.compile(rf"(?:{alternation})(?![\w])"), owner
 
 
 def agent_mentions(low_text: str, agents: Iterable[str]) -> dict[str, int]:

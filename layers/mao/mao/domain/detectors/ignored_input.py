@@ -66,6 +66,7 @@ _GATE = (
     "as i said",
     "already",
 )
+_GATE_PATTERN = tx.substring_pattern(_GATE)  # one scan: exactly "any of _GATE occurs"
 # After \b, a lookahead on the alternatives' first letters lets the regex skip most positions at once.
 _CORRECTION = re.compile(
     r"\b(?=[abcdimnprswy])(?:you (?:should|must|need to|have to|forgot)|(?:should|must|needs? to) (?:be |not |also )?"
@@ -79,7 +80,9 @@ _IMPERATIVE = re.compile(
     r"(?:use|set|change|switch|add|remove|rename|replace|fix|handle|return|"
     r"move|drop|include|cite|convert|bill|charge)\b"
 )
-_IMPERATIVE_ANYWHERE = re.compile(r"(?:^|[.!?:;,\n]\s*)" + _IMPERATIVE.pattern)
+# "An order at the start of the text or right after a punctuation mark", split in two: the second pattern
+# starts with a character class, which the regex engine scans for in C instead of trying every position.
+_IMPERATIVE_AFTER = re.compile(r"[.!?:;,\n]\s*" + _IMPERATIVE.pattern)
 _PUSHBACK = re.compile(
     r"\b(?=[abcdghiknopuwy])(?:disagree|i kept|keeping|kept|intentional(?:ly)?|on purpose|deliberately|"
     r"not necessary|unnecessary|"
@@ -93,26 +96,58 @@ _REPEAT = re.compile(
     r"haven'?t|ignor\w+|missing|no )|you still|this still|it still (?:uses|has|lacks|returns|ignores))"
 )
 
+# Exact pre-test (see ``tx.word_runs``): every match of _CORRECTION or of an order (_IMPERATIVE at the start
+# or after punctuation) contains one of these whole words or one of these substrings, so a message with
+# none of them is no correction. One is picked per alternative: "you" of "you forgot", "should"/"must"/
+# "need(s)" of "should use", the verb of an order, "please"; prefixes ("rename", "wrong") as substrings.
+_CORRECTION_WORDS = frozenset({
+    "you", "should", "must", "need", "needs", "instead", "don", "change", "switch", "please",
+    "use", "set", "add", "remove", "fix", "handle", "return", "move", "drop", "include", "cite", "convert",
+    "bill", "charge",
+})
+_CORRECTION_PARTS = ("do not", " sure", "dont", "rename", "replace", "wrong", "incorrect", "missing", "outdated")
+# Every _PUSHBACK phrase contains one of these words ("won't change" -> "won", "you're right" -> "right").
+_PUSHBACK_WORDS = frozenset({
+    "disagree", "kept", "keeping", "intentional", "intentionally", "purpose", "deliberately", "necessary",
+    "unnecessary", "won", "wont", "can", "cant", "because", "however", "catch", "point", "suggested",
+    "requested", "per", "right", "agreed",
+})
+
 
 @dataclass(slots=True)
 class _Correction:
     step: Step
     text: str
     terms: frozenset[str]
-    details: list[str]
+    details: tuple[str, ...]
 
 
-def _correction(step: Step) -> _Correction | None:
-    low = tx.lower(step.content)
-    if not any(g in low for g in _GATE):
+@lru_cache(maxsize=65536)
+def _correction_parts(content: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
+    """The correction sentences of a message with their terms and details (once per distinct text)."""
+    low = tx.lower(content)
+    if not tx.any_word(content, _CORRECTION_WORDS) and not any(p in low for p in _CORRECTION_PARTS):
         return None
-    if not _CORRECTION.search(low) and not _IMPERATIVE_ANYWHERE.search(low):
+    if _GATE_PATTERN.search(low) is None:
         return None
-    picked = [s for s in tx.sentences(step.content) if _CORRECTION.search(s.lower()) or _imperative(s)]
+    if not _imperative_anywhere(low) and not _CORRECTION.search(low):  # the cheaper scan first
+        return None
+    picked = [s for s in tx.sentences(content) if _correction_sentence(s)]
     if not picked:
         return None
     text = " ".join(picked)
-    return _Correction(step=step, text=text, terms=tx.content_terms(text), details=tx.specific_tokens(text))
+    return text, tx.content_terms(text), tuple(tx.specific_tokens(text))
+
+
+@lru_cache(maxsize=65536)
+def _correction_sentence(sentence: str) -> bool:
+    """Whether a sentence asks for a change (cached: agents repeat sentences across messages)."""
+    return _CORRECTION.search(sentence.lower()) is not None or _imperative(sentence)
+
+
+def _imperative_anywhere(low: str) -> bool:
+    """An order at the start of the text or after a punctuation mark (and optional spaces)."""
+    return _IMPERATIVE.match(low) is not None or _IMPERATIVE_AFTER.search(low) is not None
 
 
 def _imperative(sentence: str) -> bool:
@@ -138,7 +173,7 @@ def _addressee(corr: _Correction, agents: list[str], recent: list[str]) -> str |
 
 
 def _speaks(step: Step) -> bool:
-    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+    return tx.is_speaker(step)
 
 
 def _output_text(step: Step) -> str:
@@ -153,7 +188,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     resubmit = float(thresholds.get("resubmit_similarity", 0.85))
     acted_cov = float(thresholds.get("acted_coverage", 0.35))
-    speaking = {s.agent for s in run.steps if _speaks(s)}
+    speakers = list(filter(tx.is_speaker, run.steps))
+    speaking = {s.agent for s in speakers}
     agents = [a for a in run.agents if a in speaking]
     last_by_agent: dict[str, Step] = {}
     detections: list[Detection] = []
@@ -162,27 +198,28 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     waiting: dict[str, list[tuple[_Correction, Step | None]]] = {}
     recent: list[str] = []  # the last few speakers, most recent last
 
-    for step in run.steps:
-        if not _speaks(step):
-            continue
-        for corr, prev in waiting.pop(step.agent, []):
-            verdict = _judge(corr, prev, step, resubmit, acted_cov)
-            if verdict is not None:
-                confidence, reason = verdict
-                repeated = _repeated_later(run, corr, step)
-                if repeated is not None:
-                    confidence = min(0.95, confidence + 0.15)
-                if confidence >= min_conf and corr.step.index not in flagged:
-                    flagged.add(corr.step.index)
-                    detections.append(_detection(corr, step, reason, confidence, repeated))
-        corr = _correction(step) if step.role not in ("user", "human") else None
-        if corr is not None and (corr.details or len(corr.terms) >= 3):
+    # Speakers are never user turns, so every one of them may write a correction.
+    for step, parts in zip(speakers, map(_correction_parts, [s.content for s in speakers]), strict=True):
+        agent = step.agent
+        if agent in waiting:
+            for corr, prev in waiting.pop(agent):
+                verdict = _judge(corr, prev, step, resubmit, acted_cov)
+                if verdict is not None:
+                    confidence, reason = verdict
+                    repeated = _repeated_later(run, corr, step)
+                    if repeated is not None:
+                        confidence = min(0.95, confidence + 0.15)
+                    if confidence >= min_conf and corr.step.index not in flagged:
+                        flagged.add(corr.step.index)
+                        detections.append(_detection(corr, step, reason, confidence, repeated))
+        if parts is not None and (parts[2] or len(parts[1]) >= 3):
+            corr = _Correction(step, *parts)
             target = _addressee(corr, agents, recent)
             if target is not None:
                 waiting.setdefault(target, []).append((corr, last_by_agent.get(target)))
-        last_by_agent[step.agent] = step
-        if not recent or recent[-1] != step.agent:
-            recent.append(step.agent)
+        last_by_agent[agent] = step
+        if not recent or recent[-1] != agent:
+            recent.append(agent)
             del recent[:-8]
     return detections
 
@@ -197,7 +234,7 @@ def _judge(
     applied = [d for d in new_details if d in reply_low]
     if applied:
         return None
-    if _PUSHBACK.search(reply_low):
+    if tx.any_word(reply_text, _PUSHBACK_WORDS) and _PUSHBACK.search(reply_low):
         return None
     reply_terms = tx.content_terms(reply_text)
     prev_terms = tx.content_terms(_output_text(prev)) if prev is not None else frozenset()
@@ -232,9 +269,24 @@ def _repeated_later(run: Run, corr: _Correction, reply: Step) -> Step | None:
     for later in run.steps[reply.index + 1 : reply.index + 12]:
         if later.agent != corr.step.agent or not _speaks(later):
             continue
-        if _repeats(later.content) or tx.jaccard(tx.content_terms(later.content), corr.terms) >= 0.5:
+        if _repeats(later.content) or (
+            _may_overlap_half(later.content, corr.terms)
+            and tx.jaccard(tx.content_terms(later.content), corr.terms) >= 0.5
+        ):
             return later
     return None
+
+
+def _may_overlap_half(text: str, terms: frozenset[str]) -> bool:
+    """Exact pre-test for ``jaccard(content_terms(text), terms) >= 0.5``.
+
+    A shared term is the prefix of a word of the text, so it occurs in the lower-cased text; a Jaccard of
+    one half needs at least half of ``terms`` shared. (With no terms, the Jaccard of two empty sets is 1.)
+    """
+    if not terms:
+        return True
+    low = tx.lower(text)
+    return 2 * sum(t in low for t in terms) >= len(terms)
 
 
 # Every phrase _REPEAT matches contains one of these; most messages contain none.

@@ -101,11 +101,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     last_agent: str | None = None
 
     def resolve(owner: str, tool: str) -> None:
-        kept = [f for f in open_findings.get(owner, []) if f.tool != tool]
-        open_findings[owner] = kept
+        if open_findings.get(owner):  # an owner without open findings keeps none
+            open_findings[owner] = [f for f in open_findings[owner] if f.tool != tool]
 
     for step in run.steps:
-        if tx.is_user_step(step) or step.role == "system":
+        if step.role == "system" or tx.is_user_step(step):
             continue
         if tx.is_tool_step(step):
             owner = _owner(step, last_agent, speaking)
@@ -120,9 +120,9 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
 
         agent = step.agent
         last_agent = agent
-        pending = open_findings.get(agent, [])
-        low = tx.lower(step.content)
+        pending = open_findings.get(agent)
         if pending:
+            low = tx.lower(step.content)
             if _mentions(low, pending):
                 open_findings[agent] = []
             elif not step.tool_calls and not _RETRY.search(low) and len(tx.words(step.content)) >= min_words:

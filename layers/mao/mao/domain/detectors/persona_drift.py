@@ -214,6 +214,11 @@ class _Persona:
 
 
 _ANY_LANG_WORD = frozenset().union(*_LANG_WORDS.values())
+# Per language, the words that score for some other language: a message without any of them cannot be
+# scored as another language.
+_OTHER_LANG_WORDS = {
+    lang: frozenset().union(*(v for other, v in _LANG_WORDS.items() if other != lang)) for lang in _LANG_WORDS
+}
 
 
 @lru_cache(maxsize=65536)
@@ -307,6 +312,17 @@ def _character_break(p: _Persona) -> _Finding | None:
     return 0.75, f"declared as {p.named} but speaks as a generic AI model", hits, None
 
 
+def _only_base_language(text: str, others: frozenset[str]) -> bool:
+    """Exact pre-test: ``_language(text)`` is the base language or None, so the message is not off.
+
+    _language scores ``tx.words`` tokens. In ASCII text without underscores, a token that is a vocabulary
+    word (letters only) is also a whole ``\\w+`` run, so when no run is another language's word, every other
+    language scores 0 and the best is the base language or nothing.
+    """
+    low = tx.lower(text)
+    return low.isascii() and "_" not in low and others.isdisjoint(tx.word_runs(text))
+
+
 def _language_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
     base = p.language
     if base is None:
@@ -315,8 +331,11 @@ def _language_drift(p: _Persona, base_n: int, need: int) -> _Finding | None:
             return None
         base = langs[0]
     start = 0 if p.language else base_n
+    others = _OTHER_LANG_WORDS[base]
     off = []
     for s in p.messages[start:]:
+        if _only_base_language(s.content, others):
+            continue
         lang, share = _language(s.content)
         if lang is not None and lang != base and share >= 0.6:
             off.append(s)

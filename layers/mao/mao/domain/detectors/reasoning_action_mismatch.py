@@ -58,6 +58,12 @@ _INTENT_GATE = (
     "i should",
     "i must",
 )
+# Every _INTENT phrase contains one of these whole words ("i'll" -> "ll", "let me" -> "let", "i won't" ->
+# "won"), so a message with none of them states no intent (an exact pre-test, see tx.word_runs).
+_INTENT_WORDS = frozenset({
+    "will", "ll", "won", "wont", "going", "must", "should", "shouldn", "shouldnt", "let", "next", "now", "need",
+    "plan",
+})
 _NEG = re.compile(r"\b(?:not|never|won'?t|avoid|without|no longer|refrain from)\b")
 _HANDOFF = re.compile(
     r"\b(?:ask|delegate|hand(?:ing)?(?: it)? (?:off|over)|pass(?:ing)?|assign|send|forward|"
@@ -128,11 +134,13 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     agents = [a for a in run.agents if a in speaking]
     detections: list[Detection] = []
     for step in run.steps:
-        if tx.is_tool_step(step) or tx.is_user_step(step) or not step.content:
+        content = step.content
+        if not content or tx.is_tool_step(step) or tx.is_user_step(step):
             continue
-        low = tx.lower(step.content)
+        low = tx.lower(content)
         found = _conclusion_mismatch(step, low)
-        if found is None and any(g in low for g in _INTENT_GATE):
+        # An intent sentence matches _INTENT, so the whole message does too: without one of its words, none.
+        if found is None and tx.any_word(content, _INTENT_WORDS) and any(g in low for g in _INTENT_GATE):
             found = _intent_mismatch(run, step, low, aliases, agents, window)
         if found is not None and found[0] >= min_conf:
             detections.append(_detection(step, *found))

@@ -37,7 +37,12 @@ SPEC = DetectorSpec(
 )
 
 
+_USER_ROLES = ("user", "human")  # as _text.is_user
+
+
 def _signature(step: Step) -> str:
+    if not step.tool_calls:
+        return step.content
     calls = "; ".join(f"{c.name}({str(c.arguments)[:300]}) -> {str(c.result)[:300]} {c.error or ''}"
                       for c in step.tool_calls)
     if step.content and calls:
@@ -54,20 +59,26 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     recent: dict[tuple[str, tuple[str, ...]], deque[tuple[int, Step, str]]] = {}
     counts: dict[str, int] = {}
     repeats: list[tuple[Step, Step, str]] = []  # (repeat, original, signature)
+    word_set, numbers = _text.word_set, _text.numbers
     for step in run.steps:
-        if _text.is_user(step):
+        if step.role in _USER_ROLES:
             continue
         sig = _signature(step)
-        if not sig or (not step.tool_calls and len(_text.word_set(sig)) < min_tokens):
+        if not sig or (not step.tool_calls and len(word_set(sig)) < min_tokens):
             continue
-        ordinal = counts[step.agent] = counts.get(step.agent, 0) + 1
-        bucket = recent.setdefault((step.agent, _text.numbers(sig)), deque(maxlen=window))
-        for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
-            if ordinal - earlier_ordinal > window:
-                break
-            if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
-                repeats.append((step, earlier, sig))
-                break
+        agent = step.agent
+        ordinal = counts[agent] = counts.get(agent, 0) + 1
+        key = (agent, numbers(sig))
+        bucket = recent.get(key)
+        if bucket is None:  # the deque is built only for a new (agent, numbers) pair
+            recent[key] = bucket = deque(maxlen=window)
+        else:
+            for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
+                if ordinal - earlier_ordinal > window:
+                    break
+                if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
+                    repeats.append((step, earlier, sig))
+                    break
         bucket.append((ordinal, step, sig))
     if len(repeats) < int(thresholds["min_repeats"]):
         return []

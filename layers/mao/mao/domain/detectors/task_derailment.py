@@ -44,12 +44,18 @@ _SWITCH = re.compile(r"(?i)\b(?:on a (?:different|separate|side) note|unrelated 
 _TRIVIAL_KINDS = ("tool", "retrieval", "embedding")
 
 
+_USER_ROLES = ("user", "human")  # as _text.is_user
+
+
 def _task_text(run: Run) -> str:
     if run.task:
         return run.task
     return next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
 
 
+# Every _SWITCH match contains one of these (lower-cased, in ASCII text): "on a side note", "off-topic",
+# "let's switch", "speaking of which", "instead of", "unrelated to".
+_SWITCH_PARTS = ("note", "topic", "let", "which", "instead of", "unrelated")
 _SWITCH_TRIGGERS = frozenset([
     "note", "unrelated", "topic", "topics", "switch", "change", "speaking", "talking", "instead",
     "gears"
@@ -64,6 +70,13 @@ def _words(text: str) -> frozenset[str]:
 
 def _vocab(text: str) -> set[str]:
     return set(_words(text))
+
+
+def _may_switch(text: str) -> bool:
+    """Cheap exact pre-test for _SWITCH (case-insensitive matching can pair a few non-ASCII letters with
+    ASCII ones, so only ASCII text is ruled out by substrings)."""
+    low = _text.lower(text)
+    return not low.isascii() or any(p in low for p in _SWITCH_PARTS)
 
 
 def _relevance(words: set[str] | frozenset[str], reference: set[str]) -> float:
@@ -82,7 +95,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     # for the few steps a verdict needs (the opening plan, explicit switches, the tail).
     judged: list[Step] = []
     for step in run.steps:
-        if _text.is_user(step):
+        if step.role in _USER_ROLES:
             anchor |= _vocab(step.content)  # a user may widen or redirect the task
             continue
         if step.kind in _TRIVIAL_KINDS or not step.content:
@@ -98,11 +111,13 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     stretch: list[tuple[Step, float]] = []
     signal = ""
     for step in judged[1:]:
-        if not _text.has_any(step.content, _SWITCH_TRIGGERS):
+        if not _text.has_any(step.content, _SWITCH_TRIGGERS) or not _may_switch(step.content):
             continue
         m = _SWITCH.search(step.content[: _text.MAX_CHARS])
+        if m is None:
+            continue
         rel = _relevance(_words(step.content), anchor)
-        if m and rel < 2 * floor:
+        if rel < 2 * floor:
             stretch, signal = [(step, rel)], "explicit_switch"
             break
     if not stretch and len(judged) > need:

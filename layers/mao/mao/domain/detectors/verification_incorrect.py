@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -57,6 +58,12 @@ _PASS_GATE = (
     "match",
     "correct",
 )
+# Every _PASS phrase contains one of these whole words ("all tests pass" -> "tests", "looks good" ->
+# "looks", "no issues found" -> "found"): a message with none of them claims no pass (see tx.word_runs).
+_PASS_WORDS = frozenset({
+    "tests", "checks", "cases", "test", "verified", "verification", "looks", "lgtm", "approve", "approved",
+    "check", "works", "found", "validated", "expected", "correct", "passes",
+})
 _EXPECTED = re.compile(
     r"expected\W{0,3}(-?\d[\d,]*(?:\.\d+)?)[^.\n]{0,40}?\b(?:got|but was|actual|returned|received)\W{0,3}"
     r"(-?\d[\d,]*(?:\.\d+)?)"
@@ -68,11 +75,23 @@ _OWN_FAILURE = re.compile(
 _TESTISH = re.compile(r"test|pytest|check|lint|verif|valid|ci\b|build")
 
 
+# Literal parts every match of _OWN_FAILURE contains: a message with none of them reports no failure.
+_OWN_FAILURE_PARTS = ("fail", "error", "traceback", "exit code")
+
+
 def _speaks(step: Step) -> bool:
-    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+    return tx.is_speaker(step)
+
+
+@lru_cache(maxsize=4096)
+def _testish(name: str) -> bool:
+    """Whether a tool (or tool agent) name reads as a test or check (once per name)."""
+    return _TESTISH.search(name.lower()) is not None
 
 
 def _pass_claim(step: Step) -> re.Match[str] | None:
+    if not tx.any_word(step.content, _PASS_WORDS):
+        return None
     low = tx.lower(step.content)
     if not any(g in low for g in _PASS_GATE):
         return None
@@ -120,23 +139,23 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     lookback = int(thresholds.get("lookback_tool_steps", 4))
     detections: list[Detection] = []
-    last_claim: tuple[Step, str] | None = None
-    for step in run.steps:
-        if not _speaks(step):
+    last_claim: tuple[Step, re.Match[str]] | None = None
+    speaks = [tx.is_speaker(s) for s in run.steps]  # by position, also read by the look-ahead
+    for step, spoke in zip(run.steps, speaks, strict=True):
+        if not spoke:
             continue
         claim = _pass_claim(step)
         if claim is None:
             continue
-        claim_q = tx.quote_match(step.content, claim.start(), claim.end())
-        last_claim = (step, claim_q)
+        last_claim = (step, claim)
         failures = _tool_failures(run, step, lookback)
         if failures:
             ev = [tx.evidence(s, q, "failure the check saw") for s, q in failures[:3]]
-            ev.append(tx.evidence(step, claim_q, "pass claim"))
+            ev.append(tx.evidence(step, _claim_quote(step, claim), "pass claim"))
             detections.append(_make(step, 0.85, "passed a check whose own output reports failures", ev))
             continue
         low = tx.lower(step.content)
-        mismatch = _EXPECTED.search(low)
+        mismatch = _EXPECTED.search(low) if "expected" in low else None
         if mismatch and _num(mismatch.group(1)) != _num(mismatch.group(2)):
             q = tx.quote_match(step.content, mismatch.start(), mismatch.end())
             detections.append(
@@ -144,11 +163,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                     step,
                     0.8,
                     "reported a pass while quoting a mismatch between expected and actual values",
-                    [tx.evidence(step, q, "mismatch"), tx.evidence(step, claim_q, "pass claim")],
+                    [tx.evidence(step, q, "mismatch"), tx.evidence(step, _claim_quote(step, claim), "pass claim")],
                 )
             )
             continue
-        own = _OWN_FAILURE.search(low)
+        own = _OWN_FAILURE.search(low) if any(p in low for p in _OWN_FAILURE_PARTS) else None
         if own and not tx.negated_before(low, own.start()) and _failure_is_current(low, own.start()):
             q = tx.quote_match(step.content, own.start(), own.end())
             detections.append(
@@ -156,11 +175,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                     step,
                     0.6,
                     "reported a pass in the same message that reports a failure",
-                    [tx.evidence(step, q, "failure"), tx.evidence(step, claim_q, "pass claim")],
+                    [tx.evidence(step, q, "failure"), tx.evidence(step, _claim_quote(step, claim), "pass claim")],
                 )
             )
             continue
-        later = _later_failure(run, step)
+        later = _later_failure(run, step, speaks)
         if later is not None:
             fail_step, q = later
             detections.append(
@@ -169,7 +188,10 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                     0.7,
                     f"passed a result that failed the same kind of check at step "
                     f"{fail_step.index} with nothing changed in between",
-                    [tx.evidence(step, claim_q, "pass claim"), tx.evidence(fail_step, q, "later failure")],
+                    [
+                        tx.evidence(step, _claim_quote(step, claim), "pass claim"),
+                        tx.evidence(fail_step, q, "later failure"),
+                    ],
                 )
             )
     if not detections and last_claim is not None:
@@ -177,6 +199,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         if wrong is not None:
             detections.append(wrong)
     return [d for d in detections if d.confidence >= min_conf]
+
+
+def _claim_quote(step: Step, claim: re.Match[str]) -> str:
+    """The sentence of the pass claim (quoted only for a detection: most claims are fine)."""
+    return tx.quote_match(step.content, claim.start(), claim.end())
 
 
 _FIXED = re.compile(
@@ -190,17 +217,18 @@ def _failure_is_current(low: str, start: int) -> bool:
     return _FIXED.search(low) is None
 
 
-def _later_failure(run: Run, claim: Step) -> tuple[Step, str] | None:
-    for later in run.steps[claim.index + 1 : claim.index + 30]:
-        if _speaks(later):
+def _later_failure(run: Run, claim: Step, speaks: list[bool] | None = None) -> tuple[Step, str] | None:
+    steps = run.steps
+    for i in range(claim.index + 1, min(len(steps), claim.index + 30)):  # no slice copy per claim
+        later = steps[i]
+        if speaks[i] if speaks is not None else _speaks(later):
             if later.agent != claim.agent and (
                 "```" in later.content
-                or (later.tool_calls and any(not _TESTISH.search(c.name.lower()) for c in later.tool_calls))
+                or (later.tool_calls and not all(_testish(c.name) for c in later.tool_calls))
             ):
                 return None  # someone changed the work; a later failure may be new
             continue
-        name = (later.tool_calls[0].name if later.tool_calls else later.agent).lower()
-        if not _TESTISH.search(name):
+        if not _testish(later.tool_calls[0].name if later.tool_calls else later.agent):
             continue
         text = "\n".join([later.content[: tx.MAX_CHARS], *(tx.tool_text(c) for c in later.tool_calls)])
         m = tx.failure_match(text)
@@ -213,7 +241,7 @@ def _norm(text: str) -> str:
     return " ".join(tx.words(text))
 
 
-def _wrong_final(run: Run, claim: tuple[Step, str]) -> Detection | None:
+def _wrong_final(run: Run, claim: tuple[Step, re.Match[str]]) -> Detection | None:
     truth = (run.ground_truth or "").strip()
     if not truth or len(truth) > 60 or not run.final_output:
         return None
@@ -222,7 +250,8 @@ def _wrong_final(run: Run, claim: tuple[Step, str]) -> Detection | None:
         return None
     if _norm(truth) in _norm(final.content):
         return None
-    step, claim_q = claim
+    step, match = claim
+    claim_q = _claim_quote(step, match)
     return _make(
         step,
         0.6,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -61,6 +62,12 @@ _SKIP_GATE = (
     "won't",
     "wont",
 )
+# Every _SKIP phrase contains one of these whole words ("didn't run" -> "didn", "did not test" -> "not",
+# "we can check it later" -> "later"), so a message with none of them skips no check (see tx.word_runs).
+_SKIP_WORDS = frozenset({
+    "skip", "skipping", "skipped", "need", "without", "assume", "assuming", "assumed", "later", "time",
+    "trust", "trusting", "didn", "didnt", "not", "haven", "havent", "won", "wont",
+})
 _CHECK_WORDS = re.compile(
     r"\b(?:tests? (?:pass|passed|passes|ran|run|fail\w*|green|suite)|ran (?:the )?(?:tests?|code|script|"
     r"query|"
@@ -90,26 +97,36 @@ _ACCEPT = re.compile(
 )
 
 
-def _speaks(step: Step) -> bool:
-    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+@lru_cache(maxsize=4096)
+def _check_tool(name: str) -> bool:
+    """Whether a tool (or tool agent) name reads as a check: test, lint, run, query... (once per name)."""
+    return _CHECK_TOOL.search(name.lower()) is not None
+
+
+@lru_cache(maxsize=4096)
+def _artifact_tool(name: str) -> bool:
+    """Whether a tool name reads as producing an artifact: write, deploy, send... (once per name)."""
+    return _ARTIFACT_TOOL.search(name.lower()) is not None
 
 
 def _is_check(step: Step) -> bool:
     if tx.is_tool_step(step):
-        name = (step.tool_calls[0].name if step.tool_calls else step.agent).lower()
-        return bool(_CHECK_TOOL.search(name))
-    if any(_CHECK_TOOL.search(c.name.lower()) and c.result is not None for c in step.tool_calls):
+        return _check_tool(step.tool_calls[0].name if step.tool_calls else step.agent)
+    if any(_check_tool(c.name) and c.result is not None for c in step.tool_calls):
         return True
     low = tx.lower(step.content)
     return any(not tx.negated_before(low, m.start()) for m in _CHECK_WORDS.finditer(low))
 
 
 def _artifact(step: Step) -> bool:
-    if "```" in step.content:
+    content = step.content
+    if "```" in content:
         return True
-    if any(_ARTIFACT_TOOL.search(c.name.lower()) for c in step.tool_calls):
+    if any(_artifact_tool(c.name) for c in step.tool_calls):
         return True
-    return _FIGURE_ANSWER.search(tx.lower(step.content)) is not None
+    low = tx.lower(content)
+    # The pattern starts with the literal "final answer": a text without it cannot match.
+    return "final answer" in low and _FIGURE_ANSWER.search(low) is not None
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
@@ -119,10 +136,11 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     check_after: list[bool] = [False] * (len(steps) + 1)  # is there a check at or after index i
     for i in range(len(steps) - 1, -1, -1):
         check_after[i] = check_after[i + 1] or _is_check(steps[i])
+    speaks = [tx.is_speaker(s) for s in steps]  # by position, read by both passes
 
     detections: list[Detection] = []
-    for step in steps:
-        if not _speaks(step):
+    for step, spoke in zip(steps, speaks, strict=True):
+        if not spoke or not tx.any_word(step.content, _SKIP_WORDS):
             continue
         low = tx.lower(step.content)
         if not any(g in low for g in _SKIP_GATE):
@@ -141,19 +159,19 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             )
             break
 
-    if not detections and sum(1 for s in steps if _speaks(s)) >= min_steps:
-        structural = _unchecked_acceptance(steps)
+    if not detections and sum(speaks) >= min_steps:
+        structural = _unchecked_acceptance(steps, speaks)
         if structural is not None:
             detections.append(structural)
     return [d for d in detections if d.confidence >= min_conf]
 
 
-def _unchecked_acceptance(steps: list[Step]) -> Detection | None:
+def _unchecked_acceptance(steps: list[Step], speaks: list[bool]) -> Detection | None:
     artifact: Step | None = None
     checked_before = False
-    for step in steps:
+    for step, spoke in zip(steps, speaks, strict=True):
         if artifact is None:
-            if _speaks(step) and _artifact(step):
+            if spoke and _artifact(step):
                 artifact = step
                 if checked_before and "```" not in step.content and not step.tool_calls:
                     return None  # an answer stated after a check of what it rests on
@@ -165,7 +183,7 @@ def _unchecked_acceptance(steps: list[Step]) -> Detection | None:
                 continue
         if step is not artifact and _is_check(step):
             return None
-        if _speaks(step) and _ACCEPT.search(tx.lower(step.content)):
+        if spoke and _ACCEPT.search(tx.lower(step.content)):
             if step is artifact and _is_check(step):
                 return None
             who = f"{artifact.agent} produced a result at step {artifact.index}"
