@@ -13,7 +13,10 @@ An agent that states an assumption and asks for confirmation in the same message
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
+from itertools import accumulate, chain, compress
+from operator import attrgetter, not_
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -31,20 +34,28 @@ SPEC = DetectorSpec(
     fix_types=("prompt_patch", "input_sanitiser", "verification_step"),
 )
 
-_ASSUME = [re.compile(p, re.IGNORECASE) for p in (
-    r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b",
-    r"\bassuming (?:that |the |you |it |this |a |an )",
-    r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
-    r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
-    r"include|included|state|stated)",
-    r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
-    r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b",
-    r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
-    r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b",
-    r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b",
-    r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
-    r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)",
-    r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b",
+# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
+# only runs on a message that holds one
+_ASSUME: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
+    (("assume", "guess"),
+     r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b"),
+    (("assuming ",), r"\bassuming (?:that |the |you |it |this |a |an )"),
+    (("since ",),
+     r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
+     r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
+     r"include|included|state|stated)"),
+    (("specified", "provided", "given", "stated"),
+     r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
+     r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b"),
+    (("without ",),
+     r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
+     r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b"),
+    (("in the absence of",),
+     r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b"),
+    (("default", "guess"),
+     r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
+     r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)"),
+    (("unclear ",), r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b"),
 )]
 _ASKS = re.compile(r"(?i)\b(?:could you|can you|would you|do you|did you|should i|shall i|which|what|please "
                    r"confirm|is (?:that|this|it)|are you)\b[^?]{0,200}\?")
@@ -53,6 +64,12 @@ _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\by
                           r"\b(?:todo|tbd|fixme|placeholder|xxx+|lorem ipsum)\b|"
                           r"\b(?:example\.com|foo@bar\.com|john\.doe@|test@test\.com|123-45-6789|555-0100)")
 
+
+_ASSUME_NEEDLES = frozenset(n for needles, _ in _ASSUME for n in needles)
+
+# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
+# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 _ASSUME_TRIGGERS = frozenset([
     "assume", "assuming", "guess", "specify", "specified", "mention", "mentioned", "provide",
@@ -64,6 +81,12 @@ _ASSUME_TRIGGERS = frozenset([
 # substrings every placeholder pattern contains: the regex only runs on arguments holding one
 _PLACEHOLDER_HINTS = ("<", "[", "your", "todo", "tbd", "fixme", "placeholder", "xxx", "lorem", "example.com",
                       "foo@", "john.doe", "test@", "123-45", "555-01")
+_HINT = re.compile("|".join(map(re.escape, _PLACEHOLDER_HINTS)))  # one scan instead of one `in` per hint
+_SEP = "\x00"  # joins the arguments of a run; no hint contains it, so no hint is found across two calls
+
+_CONTENT = attrgetter("content")
+_TOOL_CALLS = attrgetter("tool_calls")
+_ARGUMENTS = attrgetter("arguments")
 
 
 def _asks(text: str) -> bool:
@@ -81,28 +104,95 @@ def _det(step: Step, signal: str, what: str, quote: str, confidence: float) -> D
     )
 
 
+def _folded(text: str) -> str:
+    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
+    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
+
+
+def _assumption(text: str) -> re.Match[str] | None:
+    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    low = _folded(text)
+    present = {n for n in _ASSUME_NEEDLES if n in low}
+    if not present:
+        return None
+    head = text[: _text.MAX_CHARS]
+    for needles, pattern in _ASSUME:
+        if not present.isdisjoint(needles):
+            m = pattern.search(head)
+            if m:
+                return m
+    return None
+
+
+def _assumed(step: Step) -> Detection | None:
+    """The step's message fills in missing input itself without asking."""
+    text = step.content
+    if not (text and _text.has_any(text, _ASSUME_TRIGGERS)):
+        return None
+    m = _assumption(text)
+    if m and not _asks(text):
+        return _det(step, "assumed_missing_input",
+                    f"filled in missing input itself (\"{_text.truncate(m.group(0), 80)}\")",
+                    _text.excerpt(text, m.start(), m.end()), 0.7)
+    return None
+
+
+def _placeholder_call(step: Step) -> Detection | None:
+    """The step's first tool call whose arguments hold a placeholder value."""
+    for call in step.tool_calls:
+        args = call.arguments if isinstance(call.arguments, str) else repr(call.arguments)
+        head = args[:2000]
+        m = _PLACEHOLDER.search(head) if _HINT.search(head.lower()) else None
+        if m:
+            return _det(step, "placeholder_argument",
+                        f"called '{call.name}' with the placeholder value '{m.group(0)}'",
+                        f"{call.name}({_text.truncate(args, 250)})", 0.75)
+    return None
+
+
+def _trigger_steps(steps: list[Step]) -> set[int]:
+    """Indices of the steps whose message holds a trigger word (the word-set test of ``_assumed``, in C)."""
+    disjoint = map(_ASSUME_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps)))
+    return set(compress(range(len(steps)), map(not_, disjoint)))
+
+
+def _hinted_steps(steps: list[Step]) -> set[int]:
+    """Indices of the steps with a tool call whose arguments may hold a placeholder hint.
+
+    One scan of all arguments of the run per hint instead of one per call and hint. Every argument is
+    rendered with ``repr``: the repr of a string argument holds every hint the string holds (it only adds
+    quotes and escapes, and no hint contains a quote or backslash), so this is a superset of the steps
+    ``_placeholder_call`` can flag; each is then checked exactly. "\u0130" is replaced before lower-casing
+    (which would make it two characters) so that positions stay those of the arguments.
+    """
+    calls_of = list(map(_TOOL_CALLS, steps))
+    texts = list(map(repr, map(_ARGUMENTS, chain.from_iterable(calls_of))))
+    blob = _SEP.join(texts)
+    blob = blob.lower() if blob.isascii() else blob.replace("\u0130", "i").lower()
+    present = [hint for hint in _PLACEHOLDER_HINTS if hint in blob]
+    if not present:
+        return set()
+    owners = [pos for pos, calls in enumerate(calls_of) for _ in calls]
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    hinted: set[int] = set()
+    for hint in present:
+        at = blob.find(hint)
+        while at != -1:
+            k = bisect_right(starts, at) - 1
+            hinted.add(owners[k])
+            at = blob.find(hint, starts[k + 1])
+    return hinted
+
+
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    steps = run.steps
     found: list[Detection] = []
-    for step in run.steps:
+    # only steps that pass one of the two cheap tests can be flagged: the rest are skipped unread
+    for i in sorted(_trigger_steps(steps) | _hinted_steps(steps)):
+        step = steps[i]
         if _text.is_user(step):
             continue
-        text = step.content
-        if text and _text.has_any(text, _ASSUME_TRIGGERS):
-            m = _text.any_marker(text, _ASSUME)
-            if m and not _asks(text):
-                found.append(_det(step, "assumed_missing_input",
-                                  f"filled in missing input itself (\"{_text.truncate(m.group(0), 80)}\")",
-                                  _text.excerpt(text, m.start(), m.end()), 0.7))
-        for call in step.tool_calls:
-            args = call.arguments if isinstance(call.arguments, str) else repr(call.arguments)
-            head = args[:2000]
-            low = head.lower()
-            m = _PLACEHOLDER.search(head) if any(t in low for t in _PLACEHOLDER_HINTS) else None
-            if m:
-                found.append(_det(step, "placeholder_argument",
-                                  f"called '{call.name}' with the placeholder value '{m.group(0)}'",
-                                  f"{call.name}({_text.truncate(args, 250)})", 0.75))
-                break
+        found.extend(d for d in (_assumed(step), _placeholder_call(step)) if d is not None)
         if len(found) >= 3:
             break
     floor = float(thresholds["min_confidence"])
