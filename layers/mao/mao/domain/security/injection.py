@@ -151,6 +151,10 @@ def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
 
 def _score(context: str | None, p_model: float, hits: list[rules.RuleHit], threshold: float) -> float:
     """A text's injection score from the model's probability and the rule hits."""
+    if not hits:  # the common case, decided without scanning hits
+        if context in CORROBORATE_CONTEXTS and p_model < CONFIDENT_MODEL:
+            return min(p_model, threshold)
+        return p_model
     strong = max((h.confidence for h in hits if h.confidence >= STRONG_RULE), default=0.0)
     p_effective = p_model
     if context in CORROBORATE_CONTEXTS and p_model < CONFIDENT_MODEL and not any(
