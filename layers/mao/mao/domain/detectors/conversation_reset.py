@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import compress, count
+from operator import attrgetter, not_
 from typing import Any
 
 from mao.domain.detectors import _text
@@ -36,12 +38,14 @@ SPEC = DetectorSpec(
     fix_types=("context_trim", "prompt_patch", "termination_condition"),
 )
 
-_RESTART = [re.compile(p, re.IGNORECASE) for p in (
-    r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
-    r"from scratch|from the (?:beginning|top))\b",
-    r"\b(?:starting|start) (?:over|fresh|from scratch)\b",
-    r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b",
-    r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b",
+# (needles, pattern): every match of the pattern contains one of the needles (lower-cased)
+_RESTART: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
+    (("start", "begin"),
+     r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
+     r"from scratch|from the (?:beginning|top))\b"),
+    (("start",), r"\b(?:starting|start) (?:over|fresh|from scratch)\b"),
+    (("restart",), r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b"),
+    (("started", "begins"), r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b"),
 )]
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|greetings|welcome)\b[^.?!\n]{0,40}[.!,]?\s*"
                        r"(?:i'?m\b[^.?!]{0,60}[.!]\s*)?"
@@ -54,11 +58,20 @@ _WORK_QUEUE = re.compile(r"(?i)pending|queue|todo|to_do|remaining|backlog|inbox|
                          r"warning|buffer|tmp|temp|scratch|current|next")
 
 
+# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
+# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
 _RESTART_TRIGGERS = frozenset([
     "start", "begin", "starting", "restart", "restarting", "over", "scratch", "fresh", "new",
     "anew", "afresh"
 ])
 _GREETING_TRIGGERS = frozenset(["hi", "hello", "hey", "greetings", "welcome"])
+
+
+_WATCH_TRIGGERS = _RESTART_TRIGGERS | _GREETING_TRIGGERS
+_CONTENT = attrgetter("content")
+_STATE = attrgetter("state")
 
 
 def _collapsed(prev: dict[str, Any], cur: dict[str, Any]) -> str | None:
@@ -87,43 +100,110 @@ def _det(step: Step, signal: str, confidence: float, what: str, quote: str | Non
     )
 
 
+def _folded(text: str) -> str:
+    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
+    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
+
+
+def _restart(text: str) -> re.Match[str] | None:
+    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    low = _folded(text)
+    head = text[: _text.MAX_CHARS]
+    for needles, pattern in _RESTART:
+        if any(n in low for n in needles):
+            m = pattern.search(head)
+            if m:
+                return m
+    return None
+
+
+def _substantive(step: Step) -> bool:
+    """A step that counts: an agent's (not the user's) non-blank message."""
+    return not _text.is_user(step) and bool(step.content.strip())
+
+
+def _opening(steps: list[Step], need: int) -> tuple[list[tuple[int, Step]], int | None]:
+    """The first two substantive steps (with their positions), and the position from which a reset can
+    happen (after ``need`` substantive steps of four words or more), None if it never can."""
+    opening: list[tuple[int, Step]] = []
+    progress = 0
+    active_from = 0 if need <= 0 else None  # no progress needed: a reset can happen anywhere
+    for pos, step in enumerate(steps):
+        if active_from is not None and len(opening) == 2:
+            break
+        if not _substantive(step):
+            continue
+        if len(opening) < 2:
+            opening.append((pos, step))
+        if active_from is None and len(_text.word_set(step.content)) >= 4:
+            progress += 1
+            if progress >= need:
+                active_from = pos + 1
+    return opening, active_from
+
+
+def _watched(steps: list[Step], start: int, task_words: frozenset[str]) -> list[int]:
+    """Positions from ``start`` on whose message shares a word with the restart or greeting triggers or the
+    task: the others can neither restart, greet (no trigger word) nor restate the task (no task word)."""
+    gate = _WATCH_TRIGGERS | task_words
+    disjoint = map(gate.isdisjoint, map(_text.word_set, map(_CONTENT, steps[start:])))
+    return [start + k for k in compress(count(), map(not_, disjoint))]
+
+
+def _text_reset(step: Step, opening: list[tuple[int, Step]], task_words: frozenset[str],
+                similar: float) -> Detection | None:
+    """A restart, a greeting or a restated opening in the step's message."""
+    if not _substantive(step):
+        return None
+    text = step.content
+    m = _restart(text) if _text.has_any(text, _RESTART_TRIGGERS) else None
+    if m:
+        return _det(step, "explicit_restart", 0.8, "started the work over", _text.excerpt(text, m.start(), m.end()))
+    m = _GREETING.match(text[:400]) if _text.has_any(text, _GREETING_TRIGGERS) else None
+    if m:
+        return _det(step, "greeting", 0.75, "greeted as if the conversation were just beginning",
+                    _text.excerpt(text, m.start(), m.end()))
+    # The task-word share does not depend on the opening step: tested once, before the costlier comparison.
+    # Content words are words, so the share among all the message's words bounds it from above: a
+    # message with too few task words is ruled out without extracting its content words.
+    words = _text.word_set(text)
+    if (not task_words or not opening or len(words) < 8
+            or len(task_words & words) / len(task_words) < 0.5
+            or _text.containment(task_words, _text.content_words(text)) < 0.5):
+        return None
+    for _, first in opening:
+        if _text.near_duplicate(text, first.content, similar):
+            return _det(step, "restated_opening", 0.7,
+                        f"re-issued the opening message of step {first.index} as if nothing had been done since",
+                        opening_step=first.index)
+    return None
+
+
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     need = int(thresholds["min_progress_steps"])
     similar = float(thresholds["restate_similarity"])
-    opening: list[Step] = []
-    progress = 0
-    task = run.task or next((s.content for s in run.steps if _text.is_user(s) and s.content), "")
+    steps = run.steps
+    task = run.task or next((s.content for s in steps if _text.is_user(s) and s.content), "")
     task_words = _text.content_words(task)
+    opening, active_from = _opening(steps, need)
+    if active_from is None:
+        return []  # never enough progress for anything to be reset
+    watched = _watched(steps, active_from, task_words)
+    # every step with a state keeps the previous-state chain; only watched steps can reset in their text
+    visited = sorted(set(watched).union(compress(count(), map(_STATE, steps))))
+    watched_set = set(watched)
     prev_state: dict[str, Any] | None = None
-    for step in run.steps:
+    for pos in visited:
+        step = steps[pos]
         if step.state:
             if prev_state:
                 key = _collapsed(prev_state, step.state)
-                if key is not None and progress >= need:
+                if key is not None and pos >= active_from:
                     return [_det(step, "state_collapsed", 0.75,
                                  f"left the state with '{key}' emptied after it had grown", key=key)]
             prev_state = step.state
-        if _text.is_user(step) or not step.content.strip():
-            continue
-        text = step.content
-        if progress >= need:
-            m = _text.any_marker(text, _RESTART) if _text.has_any(text, _RESTART_TRIGGERS) else None
-            if m:
-                return [_det(step, "explicit_restart", 0.8, "started the work over",
-                             _text.excerpt(text, m.start(), m.end()))]
-            m = _GREETING.match(text[:400]) if _text.has_any(text, _GREETING_TRIGGERS) else None
-            if m:
-                return [_det(step, "greeting", 0.75, "greeted as if the conversation were just beginning",
-                             _text.excerpt(text, m.start(), m.end()))]
-            for first in opening:
-                if (task_words and len(_text.word_set(text)) >= 8
-                        and _text.near_duplicate(text, first.content, similar)
-                        and _text.containment(task_words, _text.content_words(text)) >= 0.5):
-                    return [_det(step, "restated_opening", 0.7,
-                                 f"re-issued the opening message of step {first.index} as if nothing "
-                                 f"had been done since", opening_step=first.index)]
-        if len(opening) < 2:
-            opening.append(step)
-        if len(_text.word_set(text)) >= 4:
-            progress += 1
+        if pos in watched_set:
+            found = _text_reset(step, [o for o in opening if o[0] < pos], task_words, similar)
+            if found is not None:
+                return [found]
     return []
