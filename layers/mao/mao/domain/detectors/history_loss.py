@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import compress, count, repeat
+from operator import attrgetter, contains, not_
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -34,19 +36,30 @@ SPEC = DetectorSpec(
     fix_types=("context_trim", "prompt_patch"),
 )
 
-_AMNESIA = [re.compile(p, re.IGNORECASE) for p in (
-    r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
-    r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
-    r"context|discussion|turns?|steps?|work)",
-    r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b",
-    r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?",
-    r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b",
-    r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b",
-    r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b",
-    r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b",
-    r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b",
-    r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b",
+# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
+# only runs on a message that holds one
+_AMNESIA: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
+    (("previous", "prior", "earlier", "past"),
+     r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
+     r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
+     r"context|discussion|turns?|steps?|work)"),
+    (("remind me", "tell me again", "repeat"),
+     r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b"),
+    (("what ",),
+     r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?"),
+    (("conversation",),
+     r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b"),
+    (("discussed", "talked about", "covered", "decided on", "agreed on"),
+     r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b"),
+    (("context", "conversation", "history"),
+     r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b"),
+    (("what would you like ",), r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b"),
+    (("please ",), r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b"),
+    (("recall", "remember"), r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b"),
 )]
+# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
+# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 # words one of the amnesia patterns needs: the regexes only run on steps that contain one
 _AMNESIA_TRIGGERS = frozenset([
     "previous", "prior", "earlier", "past", "remind", "repeat", "original", "initial", "beginning",
@@ -62,19 +75,58 @@ _SHORT_MESSAGE = 600  # in a message this short every question is the agent's ow
 _QUESTION = re.compile(r"[^.!?\n]{8,300}\?")
 
 
-def _amnesia(run: Run, min_prior: int) -> list[tuple[Step, re.Match[str]]]:
-    hits = []
-    prior_steps = 0
-    for step in run.steps:
-        if _text.is_user(step):
-            prior_steps += 1 if step.content.strip() else 0
-            continue
-        if prior_steps >= min_prior and step.content and _text.has_any(step.content, _AMNESIA_TRIGGERS):
-            m = _text.any_marker(step.content, _AMNESIA)
+_CONTENT = attrgetter("content")
+_MAX_AMNESIA = 3  # statements reported
+
+
+def _folded(text: str) -> str:
+    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
+    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
+
+
+def _amnesia_marker(text: str) -> re.Match[str] | None:
+    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    low = _folded(text)
+    head = text[: _text.MAX_CHARS]
+    for needles, pattern in _AMNESIA:
+        if any(n in low for n in needles):
+            m = pattern.search(head)
             if m:
-                hits.append((step, m))
+                return m
+    return None
+
+
+def _after_prior(steps: list[Step], min_prior: int) -> int | None:
+    """Position from which ``min_prior`` non-blank steps lie before a step (None: never)."""
+    if min_prior <= 0:
+        return 0
+    prior = 0
+    for pos, step in enumerate(steps):
         if step.content.strip():
-            prior_steps += 1
+            prior += 1
+            if prior >= min_prior:
+                return pos + 1
+    return None
+
+
+def _amnesia(run: Run, min_prior: int) -> list[tuple[Step, re.Match[str]]]:
+    """The first amnesia statements (at most ``_MAX_AMNESIA``) by agents after ``min_prior`` steps of work."""
+    steps = run.steps
+    start = _after_prior(steps, min_prior)
+    if start is None:
+        return []
+    # a statement needs a trigger word: one set test per step, in C, before any pattern runs
+    disjoint = map(_AMNESIA_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps[start:])))
+    hits = []
+    for k in compress(count(), map(not_, disjoint)):
+        step = steps[start + k]
+        if _text.is_user(step):
+            continue
+        m = _amnesia_marker(step.content)
+        if m:
+            hits.append((step, m))
+            if len(hits) >= _MAX_AMNESIA:
+                break
     return hits
 
 
@@ -87,8 +139,10 @@ def _reasks(run: Run, t: Mapping[str, float]) -> list[tuple[Step, Step, str]]:
     asked: list[tuple[Step, frozenset[str], str]] = []
     found = []
     steps = run.steps
-    for step in steps:
-        if not step.content or "?" not in step.content or len(step.content) > _MAX_ASKING_CHARS:
+    # only a message with a question mark can ask: found in C, the rest of the run is never looked at
+    asking = compress(steps, map(contains, map(_CONTENT, steps), repeat("?")))
+    for step in asking:
+        if len(step.content) > _MAX_ASKING_CHARS:
             continue  # long messages relay pages and documents; their questions are not the agent's
         short = len(step.content) <= _SHORT_MESSAGE
         # quoted questions (a search typed, a message cited) are not the agent asking
@@ -118,7 +172,7 @@ def _reasks(run: Run, t: Mapping[str, float]) -> list[tuple[Step, Step, str]]:
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     detections: list[Detection] = []
-    for step, m in _amnesia(run, int(thresholds["min_prior_steps"]))[:3]:
+    for step, m in _amnesia(run, int(thresholds["min_prior_steps"])):
         detections.append(Detection(
             type=SPEC.key, f_code=SPEC.f_code, confidence=0.8, severity="high",
             explanation=(f"Loss of conversation history: at step {step.index} {step.agent} says "
