@@ -12,7 +12,10 @@ Signals:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
+from itertools import compress, count
+from operator import attrgetter, not_
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -33,14 +36,16 @@ SPEC = DetectorSpec(
     fix_types=("termination_condition", "recursion_limit"),
 )
 
-_DONE = [re.compile(p, re.IGNORECASE) for p in (
-    r"\bTERMINATE\b",
-    r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b",
-    r"\bfinal answer\s*[:\uff1a]",
-    r"\b(?:we are|we're|i am|i'm) (?:all )?done\b",
-    r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b",
-    r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b",
-    r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b",
+# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
+# only runs on a message that holds one
+_DONE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
+    (("terminate",), r"\bTERMINATE\b"),
+    (("task ",), r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b"),
+    (("final answer",), r"\bfinal answer\s*[:\uff1a]"),
+    (("done",), r"\b(?:we are|we're|i am|i'm) (?:all )?done\b"),
+    (("achieved", "reached", "met"), r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b"),
+    (("no further ",), r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b"),
+    (("completes", "concludes"), r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b"),
 )]
 _CONTEST = re.compile(r"(?i)\b(?:not (?:yet )?(?:done|complete|correct|finished)|incorrect|wrong|bug|fail|"
                       r"error|missing|issue|problem|however|but\b|still|wait|actually|revis|redo|mistake)")
@@ -51,6 +56,11 @@ _LIMIT = re.compile(r"(?i)\b(?:max(?:imum)?[ _-]?(?:number of )?(?:turns?|rounds
                     r"step[ _]limit)\b[^.\n]{0,40}?"
                     r"\b(?:reached|exceeded|hit)\b|GraphRecursionError|max_turns_exceeded")
 
+
+# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
+# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_CONTENT = attrgetter("content")
 
 _DONE_TRIGGERS = frozenset([
     "terminate", "task", "final", "done", "goal", "objective", "further", "completes", "concludes"
@@ -65,31 +75,69 @@ def _substantive(step: Step, min_tokens: int) -> bool:
     return not (size < 3 * min_tokens and _CLOSING.match(text))
 
 
+def _folded(text: str) -> str:
+    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
+    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
+
+
+def _completion(text: str) -> re.Match[str] | None:
+    """Where the message declares the task complete: ``any_marker`` over the completion patterns, trying
+    only those whose needles the text holds, behind the trigger-word gate."""
+    if not text or not _text.has_any(text, _DONE_TRIGGERS):
+        return None
+    low = _folded(text)
+    head = text[: _text.MAX_CHARS]
+    for needles, pattern in _DONE:
+        if any(n in low for n in needles):
+            m = pattern.search(head)
+            if m:
+                return m
+    return None
+
+
+def _claims(steps: list[Step]) -> list[int]:
+    """Positions of the agent steps that declare the task complete, in order."""
+    # a claim needs a trigger word: one set test per step, in C, before any pattern runs
+    disjoint = map(_DONE_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps)))
+    return [pos for pos in compress(count(), map(not_, disjoint))
+            if not _text.is_user(steps[pos]) and _completion(steps[pos].content)]
+
+
 def _after_completion(run: Run, t: Mapping[str, float]) -> Detection | None:
     need = int(t["min_extra_steps"])
     min_tokens = int(t["min_step_tokens"])
-    done_at: Step | None = None
-    match: re.Match[str] | None = None
-    extra: list[Step] = []
-    claims = 0
+    steps = run.steps
+    claim_at = _claims(steps)
+    if not claim_at:
+        return None
+    is_claim = set(claim_at)
     best: tuple[Step, re.Match[str], list[Step], int] | None = None
-    for step in run.steps:
-        if _text.is_user(step):
-            done_at, extra = None, []  # a new request: a new goal
-            continue
-        text = step.content
-        if done_at is not None:
+    pos, n = claim_at[0], len(steps)
+    # Nothing happens while no completion is pending: the walk jumps from one claim to the work after it
+    # and goes step by step only until a user message (a new request: a new goal) or a contest ends it.
+    while pos < n:
+        done_at = steps[pos]
+        match = _completion(done_at.content)
+        claims = bisect_right(claim_at, pos)
+        extra: list[Step] = []
+        pos += 1
+        while pos < n and not _text.is_user(steps[pos]):
+            step = steps[pos]
+            text = step.content
             if not extra and text and _CONTEST.search(text[:600]):
-                done_at, extra = None, []  # the completion was contested: the work legitimately goes on
-            elif _substantive(step, min_tokens):
+                break  # the completion was contested: the work legitimately goes on
+            if _substantive(step, min_tokens):
                 extra.append(step)
                 if len(extra) >= need and (best is None or (best[2] is not extra and len(extra) > len(best[2]))):
                     best = (done_at, match, extra, claims)  # type: ignore[arg-type]
-        m = _text.any_marker(text, _DONE) if text and _text.has_any(text, _DONE_TRIGGERS) else None
-        if m:
-            claims += 1
-            if done_at is None:
-                done_at, match, extra = step, m, []
+            claims += pos in is_claim
+            pos += 1
+        if pos < n and pos in is_claim:
+            continue  # the contesting step itself claims completion: a new pending completion
+        nxt = bisect_right(claim_at, pos)  # wait for the next claim after this one ended
+        if nxt >= len(claim_at):
+            break
+        pos = claim_at[nxt]
     if best is None:
         return None
     done, m, extra, claims = best
