@@ -17,7 +17,10 @@ Quoting a few lines of code in a review, or a single-agent run, is not a violati
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
+from itertools import accumulate, compress, count, repeat
+from operator import attrgetter, contains
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -54,6 +57,12 @@ _SELF_APPROVAL = re.compile(r"(?i)\b(?:i approve|approved\b|lgtm\b|looks good to
 
 _TURN_ROLE_NAMES = frozenset({"reviewer", "critic", "planner", "coder", "tester", "verifier", "orchestrator"})
 _APPROVAL_TRIGGERS = frozenset(["approve", "approved", "lgtm", "looks", "ready", "review", "needed"])
+# every match of _SELF_APPROVAL contains one of these (lower-cased): a cheaper test than the trigger words
+_APPROVAL_NEEDLES = ("approve", "lgtm", "looks good to me", "ready to merge", "review")
+# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
+# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_NOT_AGENTS = ("user", "human", "system")
 
 
 def _role(agent: str) -> str | None:
@@ -82,8 +91,71 @@ def _detection(kind: str, step: Step, explanation: str, confidence: float, quote
     )
 
 
+_CONTENT = attrgetter("content")
+_AGENT = attrgetter("agent")
+_TOOL_CALLS = attrgetter("tool_calls")
+_SEP = "\x00"  # joins the texts of a run; no needle contains it, so none is found across two texts
+
+
+def _fold(text: str) -> str:
+    """``text`` lower-cased the way a case-insensitive pattern compares ASCII letters (see ``_FOLD``).
+
+    Same length as ``text`` ("\u0130" is replaced before lower-casing, which would make it two characters),
+    so a position in the result is a position in ``text``.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.replace("\u0130", "i").lower().translate(_FOLD)
+
+
+def _texts_with(texts: list[str], needles: tuple[str, ...]) -> set[int]:
+    """Indices of the texts whose folded form contains one of ``needles``: one scan of the joined texts
+    per needle instead of a test per text and needle."""
+    blob = _fold(_SEP.join(texts))
+    present = [n for n in needles if n in blob]
+    if not present:
+        return set()
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    hits: set[int] = set()
+    for needle in present:
+        at = blob.find(needle)
+        while at != -1:
+            k = bisect_right(starts, at) - 1
+            hits.add(k)
+            at = blob.find(needle, starts[k + 1])
+    return hits
+
+
+def _candidates(steps: list[Step], agents: list[str], roles: dict[str, str | None], min_lines: int) -> list[int]:
+    """Positions of the steps one of the four checks can flag; every other step is skipped unread.
+
+    Each check needs something cheap to test: a line break (spoke_for_other, and wrote_code, whose code
+    blocks start after one), tool calls of a planner (executed_work) or, in a coder's or writer's message,
+    the text every self-approval contains plus a trigger word (self_approval). ``agents`` holds each
+    step's agent.
+    """
+    present = set(roles.values())
+    texts = list(map(_CONTENT, steps))
+    found: set[int] = set(compress(count(), map(contains, texts, repeat("\n"))))
+    if min_lines <= 0 and present & {"coder", "writer"} and present & {"reviewer", "planner"}:
+        found.update(compress(count(), map(contains, texts, repeat("```"))))  # "0 lines" needs no break
+    if "planner" in present and "coder" in present:
+        planners = {a for a, r in roles.items() if r == "planner"}
+        found.update(pos for pos in compress(count(), map(planners.__contains__, agents)) if steps[pos].tool_calls)
+    if "reviewer" in present and present & {"coder", "writer"}:
+        makers = {a for a, r in roles.items() if r in ("coder", "writer")}
+        by_makers = list(compress(count(), map(makers.__contains__, agents)))
+        for k in _texts_with([texts[pos] for pos in by_makers], _APPROVAL_NEEDLES):
+            if _text.has_any(texts[by_makers[k]], _APPROVAL_TRIGGERS):
+                found.add(by_makers[k])
+    return sorted(found)
+
+
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
-    agents = [a for a in run.agents if a.lower() not in ("user", "human", "system")]
+    steps = run.steps
+    step_agents = list(map(_AGENT, steps))
+    # the run's agents in order of first appearance (``Run.agents``, gathered in C)
+    agents = [a for a in dict.fromkeys(step_agents) if a.lower() not in _NOT_AGENTS]
     if len(agents) < 2:
         return []
     roles = {a: _role(a) for a in agents}
@@ -104,7 +176,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
             flagged.add(key)
             found.append(det)
 
-    for step in run.steps:
+    for pos in _candidates(steps, step_agents, roles, min_lines):
+        step = steps[pos]
         if _text.is_user(step) or step.agent not in roles:
             continue
         role = roles[step.agent]
