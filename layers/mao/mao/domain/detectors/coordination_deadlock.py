@@ -15,7 +15,10 @@ Reported:
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Mapping
+from itertools import accumulate
+from operator import attrgetter
 
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -46,6 +49,8 @@ _WAIT = re.compile(
     r"pending (?:approval|response|input|reply|confirmation) from)"
 )
 _WAIT_GATE = ("wait", "blocked", "cannot", "can't", "need", "once ", "depend", "pending")
+# the gate's words, "depend" and "pending" merged into their common part: one scan of a run per entry
+_WAIT_SCAN = ("wait", "blocked", "cannot", "can't", "need", "once ", "pend")
 _REQUEST = re.compile(
     r"\b(?:please|can you|could you|would you|handing (?:this |it )?(?:off|over) to|over to you|your turn|"
     r"passing (?:this |it )?(?:to|on to)|delegat\w+ to|assign\w* to|transfer(?:ring)? to)\b|->|@\w"
@@ -53,13 +58,51 @@ _REQUEST = re.compile(
 _YOU = re.compile(r"\b(?:you|your)\b")
 
 
-def _speaks(step: Step) -> bool:
-    return not tx.is_tool_step(step) and not tx.is_user_step(step) and step.role != "system"
+_SEP = "\x00"  # joins the texts of a run; no gate word contains it, so none is found across two texts
+_AGENT = attrgetter("agent")
+_CONTENT = attrgetter("content")
+
+
+# Tool steps (by kind or role), the user (by role, or an agent named like the user) and system messages
+# do not speak; every other step does.
+_TOOL_KINDS = frozenset({"tool", "retrieval"})
+_SILENT_ROLES = frozenset({"tool", "user", "human", "system"})
+
+
+def _speaking(steps: list[Step]) -> list[Step]:
+    """The steps that speak, in order (``tx.is_tool_step`` and ``tx.is_user_step`` spelled out over the run,
+    the agent-name test made once per distinct agent)."""
+    users = {a for a in set(map(_AGENT, steps)) if tx.is_user_step(Step(index=0, agent=a, content="", ref=""))}
+    return [s for s in steps if s.kind not in _TOOL_KINDS and s.role not in _SILENT_ROLES and s.agent not in users]
+
+
+def _texts_with(texts: list[str], needles: tuple[str, ...]) -> set[int]:
+    """Indices of the texts whose lower-cased form contains one of ``needles`` (a superset: the
+    ``str.lower`` test is then made exactly). One scan of the joined texts per needle instead of a
+    test per text and needle; "\u0130" is replaced first so that positions stay those of the texts."""
+    blob = _SEP.join(texts)
+    blob = blob.lower() if blob.isascii() else blob.replace("\u0130", "i").lower()
+    present = [n for n in needles if n in blob]
+    if not present:
+        return set()
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    hits: set[int] = set()
+    for needle in present:
+        at = blob.find(needle)
+        while at != -1:
+            k = bisect_right(starts, at) - 1
+            hits.add(k)
+            at = blob.find(needle, starts[k + 1])
+    return hits
 
 
 def _wait_targets(step: Step, agents: list[str], last_other: str | None) -> tuple[list[str], str] | None:
     low = tx.lower(step.content)
     if not any(g in low for g in _WAIT_GATE):
+        return None
+    # a wait found in one sentence is also found in the whole (lower-cased) message, whose sentences are
+    # separated by whitespace: one search rules out a message before it is split
+    if not _WAIT.search(low):
         return None
     for sentence in tx.sentences(step.content):
         s_low = sentence.lower()
@@ -72,61 +115,78 @@ def _wait_targets(step: Step, agents: list[str], last_other: str | None) -> tupl
     return None
 
 
+def _release(waits: dict[str, dict[str, tuple[Step, str]]], agent: str) -> None:
+    """``agent`` delivered: whoever waited on it stops waiting, and so does it."""
+    for waiter in waits.values():
+        waiter.pop(agent, None)
+    waits.pop(agent, None)
+
+
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     stall_n = int(thresholds.get("min_stall_messages", 3))
-    speaking = {s.agent for s in run.steps if _speaks(s)}
-    agents = [a for a in run.agents if a in speaking]
+    steps = run.steps
+    speaking = _speaking(steps)
+    speakers = set(map(_AGENT, speaking))
+    agents = [a for a in dict.fromkeys(map(_AGENT, steps)) if a in speakers]  # run.agents order
     if len(agents) < 2:
         return []
     waits: dict[str, dict[str, tuple[Step, str]]] = {}  # waiter -> {awaited: (step, sentence)}
     stall: list[tuple[Step, str]] = []
     detections: list[Detection] = []
-    last_speaker: str | None = None
     cycle_reported = False
     stall_reported = False
-    for step in run.steps:
-        if not _speaks(step):
-            continue
+    # Only a message holding a gate word can wait; every other speaking step delivers. The walk jumps
+    # from one such message to the next and replays the deliveries in between.
+    prev = -1
+    for k in sorted(_texts_with(list(map(_CONTENT, speaking)), _WAIT_SCAN)):
+        if k - prev > 1:
+            if waits:
+                for between in speaking[prev + 1:k]:
+                    _release(waits, between.agent)
+            stall = []
+        prev = k
+        step = speaking[k]
+        last_speaker = speaking[k - 1].agent if k else None
         found = _wait_targets(step, agents, last_speaker if last_speaker != step.agent else None)
         if found is None:
-            for waiter in waits.values():  # this agent delivered: release whoever waited on it
-                waiter.pop(step.agent, None)
-            waits.pop(step.agent, None)
+            _release(waits, step.agent)
             stall = []
-        else:
-            targets, sentence = found
-            for t in targets:
-                waits.setdefault(step.agent, {})[t] = (step, sentence)
-            stall.append((step, sentence))
-            if not cycle_reported:
-                cycle = _cycle(waits, step.agent)
-                if cycle:
-                    cycle_reported = True
-                    ev = [
-                        tx.evidence(waits[a][b][0], waits[a][b][1], f"{a} waits on {b}")
-                        for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)
-                    ]
-                    detections.append(_make(0.85, "circular wait: " + " -> ".join([*cycle, cycle[0]]), ev))
-            if (
-                not stall_reported
-                and not cycle_reported
-                and len(stall) >= stall_n
-                and len({s.agent for s, _ in stall}) >= 2
-            ):
-                stall_reported = True
-                ev = [tx.evidence(s, q, "waiting message") for s, q in stall[:4]]
-                detections.append(
-                    _make(
-                        0.7,
-                        f"{len(stall)} consecutive messages only wait on each other "
-                        f"({', '.join(sorted({s.agent for s, _ in stall}))})",
-                        ev,
-                    )
+            continue
+        targets, sentence = found
+        for t in targets:
+            waits.setdefault(step.agent, {})[t] = (step, sentence)
+        stall.append((step, sentence))
+        if not cycle_reported:
+            cycle = _cycle(waits, step.agent)
+            if cycle:
+                cycle_reported = True
+                ev = [
+                    tx.evidence(waits[a][b][0], waits[a][b][1], f"{a} waits on {b}")
+                    for a, b in zip(cycle, cycle[1:] + cycle[:1], strict=True)
+                ]
+                detections.append(_make(0.85, "circular wait: " + " -> ".join([*cycle, cycle[0]]), ev))
+        if (
+            not stall_reported
+            and not cycle_reported
+            and len(stall) >= stall_n
+            and len({s.agent for s, _ in stall}) >= 2
+        ):
+            stall_reported = True
+            ev = [tx.evidence(s, q, "waiting message") for s, q in stall[:4]]
+            detections.append(
+                _make(
+                    0.7,
+                    f"{len(stall)} consecutive messages only wait on each other "
+                    f"({', '.join(sorted({s.agent for s, _ in stall}))})",
+                    ev,
                 )
-        last_speaker = step.agent
+            )
     if not detections:
-        end = _open_at_end(run, waits, agents)
+        if waits:
+            for between in speaking[prev + 1:]:
+                _release(waits, between.agent)
+        end = _open_at_end(speaking, waits, agents)
         if end is not None:
             detections.append(end)
     return [d for d in detections if d.confidence >= min_conf]
@@ -153,7 +213,7 @@ def _cycle(waits: dict[str, dict[str, tuple[Step, str]]], start: str) -> list[st
 
 
 def _open_at_end(
-    run: Run, waits: dict[str, dict[str, tuple[Step, str]]], agents: list[str]
+    speaking: list[Step], waits: dict[str, dict[str, tuple[Step, str]]], agents: list[str]
 ) -> Detection | None:
     for waiter, targets in waits.items():
         for awaited, (step, sentence) in targets.items():
@@ -162,7 +222,6 @@ def _open_at_end(
                 f"the run ended while {waiter} was still waiting on {awaited}",
                 [tx.evidence(step, sentence, "unanswered wait")],
             )
-    speaking = [s for s in run.steps if _speaks(s)]
     if not speaking:
         return None
     last = speaking[-1]
