@@ -17,10 +17,13 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import compress, count
+from operator import attrgetter
 
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
-from mao.domain.models import Detection, Run, Step
+from mao.domain.models import Detection, Run, Step, ToolCall
 from mao.domain.taxonomy import mode
 
 SPEC = DetectorSpec(
@@ -68,24 +71,77 @@ class _Retrieval:
     result: str
 
 
+_TOOL_CALLS = attrgetter("tool_calls")
+_NAME = attrgetter("name")
+_KIND = attrgetter("kind")
+_AGENT = attrgetter("agent")
+_TOOL_KINDS = frozenset({"tool", "retrieval"})  # the kinds ``tx.is_tool_step`` reads as a tool
+
+
+@lru_cache(maxsize=4096)
+def _retriever(name: str) -> bool:
+    """Whether a tool or agent name says it searches or retrieves (runs use few distinct names)."""
+    return _RETRIEVER.search(name.lower()) is not None
+
+
+def _candidates(steps: list[Step], calls_of: list[list[ToolCall]]) -> list[int]:
+    """Positions of the steps that can be retrievals; every other step is skipped unread.
+
+    A step with tool calls is one only if it is of kind "retrieval" or one of its calls is a retriever
+    (the first call's name decides for a tool step); a step without calls only if it is of kind
+    "retrieval" or a tool step of an agent whose name says it retrieves.
+    """
+    kinds = list(map(_KIND, steps))
+    found = {pos for pos in compress(count(), calls_of)
+             if kinds[pos] == "retrieval" or any(map(_retriever, map(_NAME, calls_of[pos])))}
+    if "retrieval" in kinds:
+        found.update(compress(count(), map("retrieval".__eq__, kinds)))
+    retrieving_agents = {a for a in set(map(_AGENT, steps)) if _retriever(a)}
+    if retrieving_agents:  # the agent's name only counts for a tool step without calls
+        found.update(pos for pos in compress(count(), map(retrieving_agents.__contains__, map(_AGENT, steps)))
+                     if not calls_of[pos] and (kinds[pos] in _TOOL_KINDS or steps[pos].role == "tool"))
+    return sorted(found)
+
+
+class _LastMessage:
+    """The last non-tool message before a position (what a retrieval without a query was about).
+
+    Asked for increasing positions, it reads each step at most once over a whole run.
+    """
+
+    def __init__(self, steps: list[Step], task: str) -> None:
+        self._steps = steps
+        self._pos = 0  # the message is known for this position ...
+        self._message = task  # ... and is this
+
+    def before(self, pos: int) -> str:
+        for step in reversed(self._steps[self._pos:pos]):
+            if not tx.is_tool_step(step) and step.content:
+                self._message = step.content
+                break
+        self._pos = pos
+        return self._message
+
+
 def _retrievals(run: Run) -> list[_Retrieval]:
     out: list[_Retrieval] = []
-    last_message = run.task or ""
-    for step in run.steps:
+    steps = run.steps
+    last = _LastMessage(steps, run.task or "")
+    calls_of = list(map(_TOOL_CALLS, steps))
+    for pos in _candidates(steps, calls_of):
+        step = steps[pos]
         is_retr_step = step.kind == "retrieval" or (
-            tx.is_tool_step(step)
-            and _RETRIEVER.search((step.tool_calls[0].name if step.tool_calls else step.agent).lower())
+            (step.kind in _TOOL_KINDS or step.role == "tool")
+            and _retriever(step.tool_calls[0].name if step.tool_calls else step.agent)
         )
-        calls = [c for c in step.tool_calls if _RETRIEVER.search(c.name.lower())]
+        calls = [c for c in step.tool_calls if _retriever(c.name)]
         if calls:
             for call in calls:
-                query = _query_text(call.arguments) or step.input or last_message
+                query = _query_text(call.arguments) or step.input or last.before(pos)
                 out.append(_Retrieval(step, call.name, query, tx.tool_text(call)))
         elif is_retr_step:
             name = step.agent if not step.tool_calls else step.tool_calls[0].name
-            out.append(_Retrieval(step, name, step.input or last_message, step.content[: tx.MAX_CHARS]))
-        if not tx.is_tool_step(step) and step.content:
-            last_message = step.content
+            out.append(_Retrieval(step, name, step.input or last.before(pos), step.content[: tx.MAX_CHARS]))
     return out
 
 
@@ -109,15 +165,35 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_rel = float(thresholds.get("min_relevance", 0.3))
     min_terms = int(thresholds.get("min_query_terms", 3))
     retrievals = _retrievals(run)
+    verdicts: list[tuple[str, float, str] | bool | None] = [False] * len(retrievals)  # False: not judged yet
+
+    def verdict(i: int) -> tuple[str, float, str] | None:
+        if verdicts[i] is False:
+            verdicts[i] = _judge(retrievals[i], min_rel, min_terms)
+        return verdicts[i]  # type: ignore[return-value]
+
+    succeeded_at = -1  # a retrieval known to have found its context (-1: none known)
+    searched_to = 0  # every retrieval before this one has been judged
+
+    def later_success(i: int) -> bool:
+        """Whether a retrieval after the i-th finds its context (each retrieval is judged once)."""
+        nonlocal succeeded_at, searched_to
+        if succeeded_at > i:
+            return True
+        for j in range(max(i + 1, searched_to), len(retrievals)):
+            searched_to = j + 1
+            if verdict(j) is None:
+                succeeded_at = j
+                return True
+        return False
+
     detections: list[Detection] = []
     for i, r in enumerate(retrievals):
-        verdict = _judge(r, min_rel, min_terms)
-        if verdict is None:
+        found = verdict(i)
+        if found is None:
             continue
-        kind, confidence, reason = verdict
-        if kind == "missing" and any(
-            _judge(later, min_rel, min_terms) is None for later in retrievals[i + 1 :]
-        ):
+        kind, confidence, reason = found
+        if kind == "missing" and later_success(i):
             continue  # a later retrieval found the context
         if confidence >= min_conf:
             detections.append(_make(r, kind, confidence, reason))
@@ -126,14 +202,20 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     return detections
 
 
+def _maybe_empty(low: str) -> bool:
+    """Whether ``_EMPTY`` can match: at most two words, or a phrase each of its other branches contains."""
+    return (len(low.split(None, 2)) <= 2 or "no " in low or "0 " in low or "nothing" in low
+            or "empty result" in low)
+
+
 def _judge(r: _Retrieval, min_rel: float, min_terms: int) -> tuple[str, float, str] | None:
     low = tx.lower(r.result)
-    if _EMPTY.search(low) and len(tx.words(r.result)) < 40:
+    if _maybe_empty(low) and _EMPTY.search(low) and len(tx.words(r.result)) < 40:
         return "missing", 0.7, "returned nothing for the query"
-    query_terms = {t for t in tx.content_terms(r.query) if not t.isdigit()}
     q_low = tx.lower(r.query)
-    years_q = [int(y) for y in _YEAR.findall(q_low)]
-    years_r = [int(y) for y in _YEAR.findall(low)]
+    # a year is "19.." or "20..": no such digits, no year (and then the result's years do not matter)
+    years_q = [int(y) for y in _YEAR.findall(q_low)] if "19" in q_low or "20" in q_low else []
+    years_r = [int(y) for y in _YEAR.findall(low)] if years_q else []
     if years_q and years_r and max(years_r) < max(years_q):
         return (
             "stale",
@@ -142,8 +224,11 @@ def _judge(r: _Retrieval, min_rel: float, min_terms: int) -> tuple[str, float, s
         )
     if _RECENT.search(q_low) and (m := _STALE.search(low)):
         return "stale", 0.65, f'was asked for current information but returned material marked "{m.group(0)}"'
+    query_terms = {t for t in tx.content_terms(r.query) if not t.isdigit()}
+    if len(query_terms) < min_terms:
+        return None
     result_terms = tx.content_terms(r.result)
-    if len(query_terms) >= min_terms and len(result_terms) >= 8:
+    if len(result_terms) >= 8:
         cov = tx.coverage(query_terms, result_terms)
         if cov < min_rel:
             confidence = min(0.85, 0.55 + (min_rel - cov) * 1.5)
