@@ -17,7 +17,10 @@ changed, the pair is not a repeat. Work is linear: each step is compared with at
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
+from itertools import compress
+from operator import attrgetter, eq
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -40,6 +43,9 @@ SPEC = DetectorSpec(
     fix_types=("loop_guard", "recursion_limit", "retry_policy", "termination_condition"),
 )
 
+_AGENT = attrgetter("agent")
+_TOOL_CALLS = attrgetter("tool_calls")
+_ERROR = attrgetter("error")
 _MIN_TOKENS = 4  # shorter messages ("OK", "Continue") only count as a loop when repeated twice as long
 _MAX_DETECTIONS = 5
 
@@ -66,35 +72,98 @@ def _failed_tools(step: Step) -> list[str]:
     return names
 
 
-def _candidates(run: Run, sigs: list[str], t: Mapping[str, float]) -> list[tuple[int, int, int]]:
-    """(period, first step, last step) of every repeating stretch long enough to report."""
+class _Signatures:
+    """``_signature`` of each step, computed on first use: most steps are never compared."""
+
+    def __init__(self, steps: list[Step]) -> None:
+        self._steps = steps
+        self._cache: dict[int, str] = {}
+
+    def __getitem__(self, pos: int) -> str:
+        sig = self._cache.get(pos)
+        if sig is None:
+            sig = self._cache[pos] = _signature(self._steps[pos])
+        return sig
+
+
+class _AgentRuns:
+    """Stretches of steps by the same agent as the step ``period`` before, found at C speed.
+
+    Each step's agent becomes one byte; XOR-ing the run's byte string with itself shifted by ``period``
+    (as big integers) leaves a zero byte exactly where the two agents are the same, and a regex finds the
+    long runs of zero bytes. Runs with more than 256 distinct agents compare names one by one.
+    """
+
+    def __init__(self, agents: list[str]) -> None:
+        self._agents = agents
+        codes = {agent: code for code, agent in enumerate(dict.fromkeys(agents))}
+        self._bytes = bytes(map(codes.__getitem__, agents)) if len(codes) <= 256 else None
+
+    def __call__(self, period: int, min_len: int) -> Iterator[tuple[int, int]]:
+        """(first, end) of every stretch of at least ``min_len`` consecutive steps ``i``
+        (``first <= i < end``) whose agent is the agent of step ``i - period``."""
+        n = len(self._agents) - period
+        if n <= 0:
+            return
+        if self._bytes is not None:
+            seq = self._bytes
+            diff = (int.from_bytes(seq[period:], "big") ^ int.from_bytes(seq[:-period], "big")).to_bytes(n, "big")
+            runs = re.finditer(b"\x00{%d,}" % min_len, diff)
+        else:
+            same = bytes(map(eq, self._agents[period:], self._agents[:-period]))
+            runs = re.finditer(b"\x01{%d,}" % min_len, same)
+        for m in runs:
+            yield period + m.start(), period + m.end()
+
+
+def _streaks(start: int, end: int, min_len: int, same: Callable[[int], bool]) -> Iterator[tuple[int, int]]:
+    """(first, end) of every maximal stretch of at least ``min_len`` positions in ``start..end-1`` where
+    ``same`` holds, testing as few positions as possible: the last position of a window is tested first,
+    and a failure there rules out every window that contains it."""
+    i = start  # first position after a known failure (or the start)
+    while end - i >= min_len:
+        failed = next((q for q in range(i + min_len - 1, i - 1, -1) if not same(q)), None)
+        if failed is not None:
+            i = failed + 1
+            continue
+        k = i + min_len
+        while k < end and same(k):
+            k += 1
+        yield i, k
+        i = k + 1
+
+
+def _candidates(run: Run, sigs: _Signatures, t: Mapping[str, float]) -> list[tuple[int, int, int]]:
+    """(period, first step, last step) of every repeating stretch long enough to report.
+
+    A stretch of ``streak`` repeats at ``period`` makes ``(streak + period) // period`` rounds, so a
+    reportable one needs at least ``(need - 1) * period`` repeats in a row, all by the same agent as
+    ``period`` steps before: only such stretches of the run are compared, and within them only as many
+    steps as it takes to find (or rule out) that many repeats in a row.
+    """
     steps = run.steps
     min_repeats, min_cycles = int(t["min_repeats"]), int(t["min_cycles"])
     threshold = float(t["similarity"])
+    agent_runs = _AgentRuns(list(map(_AGENT, steps)))
     found: list[tuple[int, int, int]] = []
     for period in range(1, int(t["max_period"]) + 1):
-        streak = 0
-        for i in range(period, len(steps) + 1):
-            same = (i < len(steps) and steps[i].agent == steps[i - period].agent
-                    and _same(steps[i], steps[i - period], sigs[i], sigs[i - period], threshold))
-            if same:
-                streak += 1
-                continue
-            if streak:
-                first, last = i - streak - period, i - 1
-                rounds = (streak + period) // period
-                block = steps[first:last + 1]
-                short = all(len(_text.word_set(sigs[s.index])) < _MIN_TOKENS for s in block)
-                need = min_repeats if period == 1 else min_cycles
-                if short:
-                    need *= 2
-                if rounds >= need:
+        need = min_repeats if period == 1 else min_cycles
+        min_len = max(1, (need - 1) * period)
+
+        def same(i: int, period: int = period) -> bool:
+            return _same(steps[i], steps[i - period], sigs[i], sigs[i - period], threshold)
+
+        for start, end in agent_runs(period, min_len):
+            for first_repeat, stop in _streaks(start, end, min_len, same):
+                first, last = first_repeat - period, stop - 1
+                rounds = (stop - first_repeat + period) // period
+                short = all(len(_text.word_set(sigs[s.index])) < _MIN_TOKENS for s in steps[first:last + 1])
+                if rounds >= (need * 2 if short else need):
                     found.append((period, first, last))
-            streak = 0
     return found
 
 
-def _loop_detection(run: Run, sigs: list[str], period: int, first: int, last: int) -> Detection:
+def _loop_detection(run: Run, sigs: _Signatures, period: int, first: int, last: int) -> Detection:
     steps = run.steps[first:last + 1]
     rounds = len(steps) // period
     agents = list(dict.fromkeys(s.agent for s in steps))
@@ -138,7 +207,9 @@ def _retry_storms(run: Run, t: Mapping[str, float]) -> list[Detection]:
         if len(streak) >= need:
             storms.append((tool, streak))
 
-    for step in run.steps:
+    for step in compress(run.steps, map(_TOOL_CALLS, run.steps)):  # a step without calls changes nothing
+        if need > 0 and not failing and step.status != "error" and not any(map(_ERROR, step.tool_calls)):
+            continue  # nothing failed here and nothing is failing: closing empty streaks records nothing
         failed = set(_failed_tools(step))
         for call in step.tool_calls:
             if call.name not in failed:
@@ -171,7 +242,7 @@ def _retry_storms(run: Run, t: Mapping[str, float]) -> list[Detection]:
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     if len(run.steps) < 2:
         return []
-    sigs = [_signature(s) for s in run.steps]
+    sigs = _Signatures(run.steps)
     storms = _retry_storms(run, thresholds)
     # a storm of failing calls is reported once, as a retry storm, not also as a repeat
     accepted: list[tuple[int, int, int]] = [
