@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import compress
+from operator import attrgetter
 from typing import Any
 
 from mao.domain.detectors import _text_extra as tx
@@ -55,6 +57,9 @@ _APPEND_ONLY = re.compile(
     r"conversation|completed(?:_\w+)?|done(?:_\w+)?|findings|citations)$"
 )
 _VERSION = re.compile(r"(?:^|[._])(?:version|revision|rev|seq|sequence|generation)$")
+
+
+_STATE = attrgetter("state")
 
 
 def _kind(value: Any) -> str:
@@ -100,8 +105,8 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     prev_step: Step | None = None
     detections: list[Detection] = []
     reported: set[str] = set()
-    for step in run.steps:
-        if not isinstance(step.state, Mapping) or not step.state:
+    for step in compress(run.steps, map(_STATE, run.steps)):  # most steps carry no state: skipped in C
+        if not isinstance(step.state, Mapping):
             continue
         flat = _flatten(step.state, max_keys)
         keys = set(flat)

@@ -13,6 +13,8 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -71,6 +73,10 @@ _STOPWORDS_BY_LANGUAGE = {
     "dutch": "de het een en is zijn niet van dat voor met op te ze we",
 }
 _STOP = {lang: frozenset(words.split()) for lang, words in _STOPWORDS_BY_LANGUAGE.items()}
+
+
+_USER_ROLES = frozenset({"user", "human"})  # the roles ``_text.is_user`` reads as the user
+_ROLE = attrgetter("role")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +191,8 @@ def _answer_after(steps: list[Step], start: int) -> Step | None:
 def _governed_answers(run: Run) -> tuple[str, list[tuple[str, str, Step]]]:
     """The task text, and (who asked, what they asked, the answer it governs) pairs."""
     steps = run.steps
-    users = [s for s in steps if _text.is_user(s) and s.content]
+    # user messages with content, found in C (``_text.is_user`` reads the role)
+    users = [s for s in compress(steps, map(_USER_ROLES.__contains__, map(_ROLE, steps))) if s.content]
     task = run.task or (users[0].content if users else "")
     pairs: list[tuple[str, str, Step]] = []
     final = next((s for s in reversed(steps) if not _text.is_user(s) and s.content.strip()
