@@ -54,6 +54,27 @@ def test_tenant_thresholds_reach_the_detector(monkeypatch: pytest.MonkeyPatch) -
     assert analysis.analyze(run, tenant=other_framework)
 
 
+def test_default_thresholds_are_resolved_once_and_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+
+    def record(run, thresholds):
+        seen.append(thresholds)
+        return []
+
+    spec = type(loop.SPEC)(key="rec", name="Rec", version="1", framework_defaults={"crewai": {"min_confidence": 0.3}})
+    monkeypatch.setattr(analysis, "_detectors", lambda: (((0, spec, record),), ()))
+    run = run_from_fixture(LOOPING)
+    analysis.analyze(run)
+    analysis.analyze(run, tenant=TenantThresholds(global_overrides={"loop": {"min_repeats": 5}}))
+    assert seen[0] is seen[1], "a tenant overriding other detectors shares the defaults"
+    assert dict(seen[0]) == {"min_confidence": 0.3}
+    with pytest.raises(TypeError):
+        seen[0]["min_confidence"] = 0.9  # type: ignore[index]
+    analysis.analyze(run, tenant=TenantThresholds(global_overrides={"rec": {"min_confidence": 0.7}}))
+    assert dict(seen[2]) == {"min_confidence": 0.7}
+    assert dict(seen[0]) == {"min_confidence": 0.3}
+
+
 def test_a_failing_detector_is_reported_and_the_rest_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(run, thresholds):
         raise RuntimeError("boom")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from types import MappingProxyType
 
 from mao.domain.detectors import registry
 from mao.domain.detectors.base import MIN_CONFIDENCE, DetectFn, DetectorSpec
@@ -47,6 +48,29 @@ def _detectors() -> tuple[tuple[tuple[int, DetectorSpec, DetectFn], ...], tuple[
     return tuple(loaded), tuple(broken)
 
 
+# Thresholds without tenant overrides depend only on the detector and the framework: resolved once per pair
+# and shared read-only (a detector never writes its thresholds). Keyed by the spec object, so a reloaded
+# detector gets its own entry; the table is emptied if unusual framework names ever fill it.
+_RESOLVED: dict[tuple[int, str], tuple[DetectorSpec, Mapping[str, float]]] = {}
+_RESOLVED_MAX = 4096
+
+
+def _has_overrides(key: str, framework: str, tenant: TenantThresholds) -> bool:
+    return bool(tenant.global_overrides.get(key) or tenant.framework_overrides.get(framework, {}).get(key))
+
+
+def _thresholds(spec: DetectorSpec, framework: str, tenant: TenantThresholds | None) -> Mapping[str, float]:
+    """``resolve_spec(spec, framework, tenant)``, cached when the tenant overrides nothing of this detector."""
+    if tenant is not None and _has_overrides(spec.key, framework, tenant):
+        return resolve_spec(spec, framework, tenant)
+    cached = _RESOLVED.get((id(spec), framework))
+    if cached is None or cached[0] is not spec:
+        if len(_RESOLVED) >= _RESOLVED_MAX:
+            _RESOLVED.clear()
+        cached = _RESOLVED[(id(spec), framework)] = (spec, MappingProxyType(resolve_spec(spec, framework)))
+    return cached[1]
+
+
 def detection_id(run_id: str, detection: Detection) -> str:
     """Deterministic id: the same run, type and evidence refs always give the same id."""
     refs = sorted({e.ref for e in detection.evidence})
@@ -70,7 +94,7 @@ def analyze_run(run: Run, tenant: TenantThresholds | None = None,
             continue
         if run.kind not in spec.applies_to:
             continue
-        thresholds = resolve_spec(spec, run.framework, tenant)
+        thresholds = _thresholds(spec, run.framework, tenant)
         try:
             found = detect(run, thresholds)
         except Exception as exc:  # one failing detector must not kill the analysis
