@@ -8,8 +8,6 @@ count was reported. The window comes from the price table; a model not in the ta
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import compress
-from operator import attrgetter
 
 from mao.domain import pricing, tokens
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -27,22 +25,15 @@ SPEC = DetectorSpec(
 )
 
 
-_MODEL = attrgetter("model")
-
-
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     ratio_min = float(thresholds["usage_ratio"])
     detections: list[Detection] = []
-    steps = run.steps
-    models = list(map(_MODEL, steps))
-    # the table row of each distinct model, looked up once; steps of unknown models are never read
-    windowed = {m: info for m in set(models) if m and (info := pricing.lookup(m)) is not None
-                and info.context_window}
-    if not windowed:
-        return []
-    for pos in compress(range(len(models)), map(windowed.__contains__, models)):
-        step = steps[pos]
-        info = windowed[models[pos]]
+    for step in run.steps:
+        if not step.model:
+            continue
+        info = pricing.lookup(step.model)
+        if info is None or not info.context_window:
+            continue
         approximate = False
         used = step.input_tokens
         if used is None:

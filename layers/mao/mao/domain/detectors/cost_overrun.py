@@ -8,7 +8,6 @@ known cost makes no claim at all.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import attrgetter
 
 from mao.domain import pricing
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -33,25 +32,17 @@ def step_cost(step: Step) -> float | None:
     return pricing.cost_usd(step.model, step.input_tokens, step.output_tokens)
 
 
-_COST = attrgetter("cost_usd")
-_MODEL = attrgetter("model")
-_INPUT_TOKENS = attrgetter("input_tokens")
-_OUTPUT_TOKENS = attrgetter("output_tokens")
-
-
-def _step_costs(steps: list[Step]) -> list[float | None]:
-    """``step_cost`` of every step, the price-table lookups made in one C-level pass."""
-    costs = list(map(_COST, steps))
-    if None not in costs:
-        return costs
-    priced = map(pricing.cost_usd, map(_MODEL, steps), map(_INPUT_TOKENS, steps), map(_OUTPUT_TOKENS, steps))
-    return [c if c is not None else p for c, p in zip(costs, priced, strict=True)]
+def _step_costs(steps: list[Step]) -> list[tuple[Step, float | None]]:
+    """(step, ``step_cost(step)``) for every step, without a function call per step for ingested costs."""
+    price = pricing.cost_usd
+    return [(s, s.cost_usd if s.cost_usd is not None else price(s.model, s.input_tokens, s.output_tokens))
+            for s in steps]
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     budget = float(thresholds["budget_usd"])
     step_budget = float(thresholds["step_budget_usd"])
-    costs = list(zip(run.steps, _step_costs(run.steps), strict=True))
+    costs = _step_costs(run.steps)
     known = [(s, c) for s, c in costs if c is not None]
     if not known:
         return []
