@@ -31,9 +31,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     max_grounding = float(thresholds["max_grounding"])
     detections: list[Detection] = []
     checks = step_grounding(run)
-    for statement in checks.statements:
-        if statement.bound.problems < need:
-            continue  # too few facts that could fail: no need to look anything up
+    for statement in checks.statements(min_problems=need):  # the others have too few facts that could fail
         step, n_sources = statement.step, statement.n_docs
         report = checks.report(step.content, step.index)
         bad = report.unsupported + report.contradicted

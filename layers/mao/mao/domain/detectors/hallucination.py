@@ -32,15 +32,14 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     need = int(thresholds["min_findings"])
     detections: list[Detection] = []
     checks = step_grounding(run)
-    targets = [(s.step.index, s.step.ref, s.step.agent, s.step.content, s.bound) for s in checks.statements]
+    # Statements whose bound is lower have too few facts that could count.
+    targets = [(s.step.index, s.step.ref, s.step.agent, s.step.content) for s in checks.statements(min_findings=need)]
     final = run.final_output
     if final and not any(s.content == final for s in checks.sources.statements):
         index = len(run.steps)
-        if checks.sources.docs_before(index):
-            targets.append((index, "final_output", "final", final, checks.bound(final, index)))
-    for index, ref, agent, text, bound in targets:
-        if bound.findings < need:
-            continue  # too few facts that could count: no need to look anything up
+        if checks.sources.docs_before(index) and checks.bound(final, index).findings >= need:
+            targets.append((index, "final_output", "final", final))
+    for index, ref, agent, text in targets:
         report = checks.report(text, index)
         findings = [(c, f) for c in report.claims for f in c.facts
                     if f.status == "contradicted" or (f.status == "unsupported" and f.kind in _FABRICATED_KINDS)]

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_left
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain, compress, filterfalse, repeat
 from typing import Any, Literal
 
 FactKind = Literal["number", "date", "name", "quote", "citation"]
@@ -130,12 +130,7 @@ _SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=\n
 
 @lru_cache(maxsize=_SENTENCE_CACHE)
 def _sentences(text: str) -> tuple[str, ...]:
-    head = text[:-1]  # punctuation can only end a sentence where more text follows
-    if "." in head or "!" in head or "?" in head or "\n" in text:
-        parts = _split_sentences(text)
-    else:
-        parts = [text]
-    return tuple(s for s in map(str.strip, parts) if len(s) >= 3)
+    return tuple(s for s in map(str.strip, _split_sentences(text)) if len(s) >= 3)
 
 
 def _split_sentences(text: str) -> list[str]:
@@ -149,6 +144,27 @@ def _split_sentences(text: str) -> list[str]:
     return parts
 
 
+# The same sentence ends, plus the NUL that separates texts joined to be split in one call. The
+# groups capture the closing punctuation (given back to its sentence) and the separator.
+_SENTENCE_END_OR_TEXT = re.compile(r"[.!?\n\x00](?:(?<=([.!?]))\s+(?=[\"'(\[]?[A-Z0-9])|(?<=\n)\n*|(?<=(\x00)))")
+
+
+def _sentences_of(texts: list[str]) -> tuple[list[str], list[int]]:
+    """The sentences of many texts, as :func:`_sentences` gives them, and for each its text's position:
+    one regex split over the joined texts, the rest list operations in C."""
+    joined = "\x00".join(texts)
+    if not texts or joined.count("\x00") != len(texts) - 1:  # a text with a NUL of its own: one by one
+        per_text = list(map(_sentences, texts))
+        owners = chain.from_iterable(map(repeat, range(len(texts)), map(len, per_text)))
+        return list(chain.from_iterable(per_text)), list(owners)
+    parts = _SENTENCE_END_OR_TEXT.split(joined)  # text, punctuation or None, separator or None, text, ...
+    closing = [p or "" for p in parts[1::3]]
+    found = list(map(str.strip, map(str.__add__, parts[0::3], [*closing, ""])))
+    owners = accumulate(map(bool, parts[2::3]), initial=0)
+    keep = [len(f) >= 3 for f in found]
+    return list(compress(found, keep)), list(compress(owners, keep))
+
+
 def sentences(text: str) -> list[str]:
     return list(_sentences(text or ""))
 
@@ -157,6 +173,10 @@ def sentences(text: str) -> list[str]:
 # splitting on whitespace then yields exactly the tokens of ``_WORD`` (bytes.translate runs at C speed).
 _NOT_WORD_BYTES = bytes(b for b in range(128) if not (ord("a") <= b <= ord("z") or ord("0") <= b <= ord("9")))
 _NOT_WORD = bytes.maketrans(_NOT_WORD_BYTES, b" " * len(_NOT_WORD_BYTES))
+# The same with capitals lowered on the way, and NUL kept: it separates texts processed together.
+_LOWER_WORD_NUL = bytes(b + 32 if 65 <= b <= 90 else b if b == 0 or 97 <= b <= 122 or 48 <= b <= 57 else 32
+                        for b in range(256))
+_NOT_DIGIT_NUL = bytes(b for b in range(1, 256) if not ord("0") <= b <= ord("9"))  # bytes to drop, keeping NUL
 
 
 @lru_cache(maxsize=_SENTENCE_CACHE)
@@ -264,9 +284,12 @@ def _parse_claim(claim: str) -> _ClaimParse:
     return _ClaimParse(quotes, urls, dois, refs, dates, numbers, tuple(names))
 
 
+_CITE_MARKS = ('"', "“", "”", "://", "10.", "[")
+
+
 def _may_cite(claim: str) -> bool:
     """Cheap exact test: without these characters a claim has no quotes, URLs, DOIs or [n] references."""
-    return '"' in claim or "“" in claim or "”" in claim or "://" in claim or "10." in claim or "[" in claim
+    return any(mark in claim for mark in _CITE_MARKS)
 
 
 # --------------------------------------------------------------------------------------------- sources
@@ -298,16 +321,16 @@ class SourceSet:
     for: checks that need no lookups (see :func:`problem_bound`) cost the sources nothing.
     """
 
-    __slots__ = ("_acronym_at", "_documents", "_elided_at", "_elided_upto", "_ends",
-                 "_found_at", "_joined", "_number_first", "_numbers_upto", "_postings", "_sent_source",
-                 "_sent_start", "_sent_text", "_sent_words", "_size", "_texts", "_vocabulary")
+    __slots__ = ("_acronym_at", "_doc_ids", "_elided_at", "_elided_upto", "_ends", "_found_at", "_joined",
+                 "_may_contradict_claim", "_number_first", "_numbers_upto", "_postings", "_sent_source",
+                 "_sent_start", "_sent_text", "_sent_words", "_size", "_texts", "_vocabulary",
+                 "_vocabulary_or_stop_words")
 
     def __init__(self, texts: Sequence[str], documents: Sequence[bool] | None = None) -> None:
         """``documents`` marks the texts whose sentences may be matched word for word (and so can
         contradict a claim); the others (context) only support facts they contain. Default: all.
         ``texts`` is only read when an index needs it, so it may produce its items lazily."""
         self._texts = texts
-        self._documents = documents
         self._size = len(texts)
         self._number_first: dict[str, int] = {}  # number key -> first source carrying it
         self._numbers_upto = 0  # sources in _number_first so far
@@ -317,21 +340,21 @@ class SourceSet:
         self._sent_text: list[str] = []
         self._sent_words: list[frozenset[str]] = []
         self._sent_source: list[int] = []
-        self._sent_start: list[int] = [0]  # first sentence id of each indexed source, then the total
+        self._doc_ids = list(range(self._size)) if documents is None else list(compress(range(self._size), documents))
+        self._sent_start: list[int] = [0]  # first sentence id of each indexed document, then the total
         self._joined: str | None = None
         self._ends: list[int] = []
         self._found_at: dict[str, int | None] = {}
         self._acronym_at: dict[str, int | None] = {}
         self._vocabulary: frozenset[str] | None = None
+        self._vocabulary_or_stop_words: frozenset[str] | None = None
+        self._may_contradict_claim: dict[str, bool] = {}
 
     def __len__(self) -> int:
         return self._size
 
     def _text(self, i: int) -> str:
         return self._texts[i] or ""
-
-    def _is_document(self, i: int) -> bool:
-        return self._documents is None or self._documents[i]
 
     def has_number(self, key: str, limit: int) -> bool:
         """Whether one of the first ``limit`` sources carries a number with this equality key."""
@@ -355,13 +378,18 @@ class SourceSet:
 
     def elided_before(self, limit: int) -> bool:
         """Whether one of the first ``limit`` sources only reports how much it returned."""
+        first = self.first_elided(limit)
+        return first is not None and first < limit
+
+    def first_elided(self, limit: int) -> int | None:
+        """The first source that only reports how much it returned, if one of the first ``limit`` does."""
         if self._elided_at is None and limit > self._elided_upto:
             for i in range(self._elided_upto, limit):
                 if _ELIDED.match(self._text(i)):
                     self._elided_at = i
                     break
             self._elided_upto = limit
-        return self._elided_at is not None and self._elided_at < limit
+        return self._elided_at
 
     def _join(self) -> str:
         if self._joined is None:
@@ -389,22 +417,25 @@ class SourceSet:
             self._acronym_at[acronym] = bisect_left(self._ends, m.start()) if m else None
         return self._acronym_at[acronym]
 
-    def _index_sentences(self, limit: int) -> None:
-        """Extend the inverted word index over the document sentences of the first ``limit`` sources."""
-        done = len(self._sent_start) - 1
+    def _index_sentences(self, limit: int) -> int:
+        """Extend the inverted word index over the sentences of the documents among the first ``limit``
+        sources; the number of sentences they have."""
         postings = self._postings
-        for i in range(done, limit):
-            if self._is_document(i):
-                text = self._text(i)
-                for sent in _sentences(text) or (text,):
-                    words = _words(sent)
-                    sid = len(self._sent_text)
-                    self._sent_text.append(sent)
-                    self._sent_words.append(words)
-                    self._sent_source.append(i)
-                    for w in words:
-                        postings.setdefault(w, []).append(sid)
+        done = len(self._sent_start) - 1  # documents indexed so far
+        doc_ids = self._doc_ids
+        upto = bisect_left(doc_ids, limit)  # documents among the first ``limit`` sources
+        for i in doc_ids[done:upto]:
+            text = self._text(i)
+            for sent in _sentences(text) or (text,):
+                words = _words(sent)
+                sid = len(self._sent_text)
+                self._sent_text.append(sent)
+                self._sent_words.append(words)
+                self._sent_source.append(i)
+                for w in words:
+                    postings.setdefault(w, []).append(sid)
             self._sent_start.append(len(self._sent_text))
+        return self._sent_start[upto]
 
     def best_sentence(self, words: frozenset[str], limit: int, min_overlap: float,
                       max_candidates: int | None) -> tuple[float, int | None, str | None]:
@@ -413,9 +444,7 @@ class SourceSet:
         m = len(words)
         if not m or not limit:
             return 0.0, None, None
-        limit = min(limit, self._size)
-        self._index_sentences(limit)
-        cut = self._sent_start[limit]
+        cut = self._index_sentences(min(limit, self._size))
         need = max(1, math.ceil(min_overlap * m - 1e-9))
         # A sentence sharing >= need words shares one of any (m - need + 1) of them: take the rarest.
         lists = []
@@ -455,9 +484,9 @@ class SourceSet:
         without any index. Otherwise the best sentence is looked up (as the check would, with the
         same ``min_overlap`` and ``max_candidates``) and only numbers the sources lack count.
         """
-        words = _words(claim)
-        if not words or 2 * len(words & self._document_vocabulary()) < len(words):
+        if not self._may_contradict(claim):
             return 0
+        words = _words(claim)
         checked = _parse_claim(claim).checked
         if not checked:
             return 0
@@ -468,10 +497,47 @@ class SourceSet:
         near = _number_keys(self._text(source))
         return sum(not (k in near or self.has_number(k, limit)) for k in (_num_key(v) for _, v in checked))
 
+    def _may_contradict(self, claim: str) -> bool:
+        """The cheap first test of :meth:`contradictable` (see :meth:`may_contradict`)."""
+        found = self._may_contradict_claim.get(claim)
+        if found is None:
+            found = self.may_contradict([claim])[0]
+        return found
+
+    def may_contradict(self, claims: list[str]) -> list[bool]:
+        """Whether a document could contradict a number of each claim, judged without any index:
+        the claim has a digit, and it shares half of its words with the vocabulary of all documents.
+
+        With V that vocabulary (stop words are never in it), a claim shares half of its words when
+        the distinct tokens it has in V are at least as many as those neither in V nor stop words.
+        For ASCII text the digits and tokens of all claims are found at once, and the per-claim steps
+        are C-level set operations.
+        """
+        joined = "\x00".join(claims)
+        data = joined.encode() if joined.isascii() and "'" not in joined else b""
+        digits = list(map(bool, data.translate(None, _NOT_DIGIT_NUL).split(b"\x00"))) if data else []
+        if len(digits) == len(claims):  # no claim has a NUL of its own
+            tokens: list[Iterable[str]] = list(map(str.split, compress(
+                data.translate(_LOWER_WORD_NUL).decode().split("\x00"), digits)))  # as _words finds them
+        else:
+            digits = [_DIGIT.search(claim) is not None for claim in claims]
+            tokens = list(map(_words, compress(claims, digits)))
+        shared = map(len, map(self._document_vocabulary().intersection, tokens))
+        other = map(len, map(set, map(filterfalse, repeat(self._vocabulary_or_stop().__contains__), tokens)))
+        sharing = iter([c > 0 and c >= o for c, o in zip(shared, other, strict=True)])
+        found = [has_digit and next(sharing) for has_digit in digits]
+        self._may_contradict_claim.update(zip(claims, found, strict=True))
+        return found
+
+    def _vocabulary_or_stop(self) -> frozenset[str]:
+        if self._vocabulary_or_stop_words is None:
+            self._vocabulary_or_stop_words = self._document_vocabulary() | _STOP
+        return self._vocabulary_or_stop_words
+
     def _document_vocabulary(self) -> frozenset[str]:
         """Every word of every document: a superset of the words of any prefix's document sentences."""
         if self._vocabulary is None:
-            docs = [self._text(i) for i in range(self._size) if self._is_document(i)]
+            docs = list(map(self._text, self._doc_ids))
             self._vocabulary = frozenset().union(*map(_words, docs))
         return self._vocabulary
 
@@ -690,6 +756,9 @@ class ProblemBound:
     findings: int  # contradicted facts + unsupported quotes and citations
 
 
+_NO_PROBLEMS = ProblemBound(0, 0)
+
+
 def problem_bound(output: str, sources: SourceSet, limit: int | None = None, min_overlap: float = 0.0,
                   max_candidates: int | None = None, ref_count: int | None = None) -> ProblemBound:
     """Bounds on the counts :func:`check_against` (same arguments) can report for ``output``.
@@ -701,11 +770,56 @@ def problem_bound(output: str, sources: SourceSet, limit: int | None = None, min
     allows can skip the check.
     """
     n = len(sources) if limit is None else max(0, min(limit, len(sources)))
-    n_refs = n if ref_count is None else ref_count
+    return _bound(_sentences(output or ""), _may_cite(output or ""), sources, n, min_overlap, max_candidates,
+                  n if ref_count is None else ref_count)
+
+
+def problem_bounds(outputs: list[str], sources: SourceSet, limits: list[int], ref_counts: list[int],
+                   min_overlap: float = 0.0, max_candidates: int | None = None) -> list[ProblemBound]:
+    """:func:`problem_bound` of many outputs against one source set (a run's statements), together.
+
+    In the common case a source before an output only reports a count and the output neither quotes
+    nor cites: then only contradicted numbers count, and the first test of every claim is done for
+    all claims at once (:meth:`SourceSet.may_contradict`); outputs none of whose claims pass it are
+    settled without looking at their claims one by one.
+    """
+    claims, owners = _sentences_of(outputs)
+    look = set(compress(owners, sources.may_contradict(claims)))  # outputs to look at claim by claim
+    size = len(sources)
+    elided = sources.first_elided(min(max(limits, default=0), size))  # the first such source, if any
+    look.update(i for i, limit in enumerate(limits) if elided is None or elided >= min(limit, size))
+    citing = _citing(outputs)
+    look.update(citing)
+    bounds = [_NO_PROBLEMS] * len(outputs)
+    for i in sorted(look):
+        own = claims[bisect_left(owners, i):bisect_right(owners, i)]  # owners ascend
+        bounds[i] = _bound(own, i in citing, sources, max(0, min(limits[i], size)), min_overlap, max_candidates,
+                           ref_counts[i])
+    return bounds
+
+
+def _citing(outputs: list[str]) -> set[int]:
+    """Positions of the outputs that :func:`_may_cite`, found by substring search in all of them at once."""
+    joined = "\x00".join(outputs)
+    ends = list(accumulate(len(o) + 1 for o in outputs))  # just past each output's separator
+    found: set[int] = set()
+    for needle in _CITE_MARKS:
+        at = joined.find(needle)
+        while at >= 0:
+            i = bisect_right(ends, at)
+            found.add(i)
+            at = joined.find(needle, ends[i])  # on to the next output
+    return found
+
+
+def _bound(claims: tuple[str, ...], may_cite: bool, sources: SourceSet, n: int, min_overlap: float,
+           max_candidates: int | None, n_refs: int) -> ProblemBound:
+    """:func:`problem_bound` of the claims of one output, checked against the first ``n`` sources."""
+    if not claims:
+        return _NO_PROBLEMS
     elided = sources.elided_before(n)
-    may_cite = _may_cite(output or "")
     problems = findings = 0
-    for claim in _sentences(output or ""):
+    for claim in claims:
         cited = _citation_bound(claim, n_refs) if may_cite else 0
         contradicted = sources.contradictable(claim, n, min_overlap, max_candidates)
         findings += cited + contradicted
@@ -714,7 +828,7 @@ def problem_bound(output: str, sources: SourceSet, limit: int | None = None, min
         else:
             parsed = _parse_claim(claim)
             problems += cited + len(parsed.checked) + len(parsed.dates) + len(parsed.names)
-    return ProblemBound(problems, findings)
+    return ProblemBound(problems, findings) if problems or findings else _NO_PROBLEMS
 
 
 def _citation_bound(claim: str, n_refs: int) -> int:
@@ -727,4 +841,4 @@ def _citation_bound(claim: str, n_refs: int) -> int:
 
 
 __all__ = ["ClaimResult", "Fact", "GroundingReport", "ProblemBound", "SourceSet", "check_against",
-           "check_grounding", "problem_bound", "sentences"]
+           "check_grounding", "problem_bound", "problem_bounds", "sentences"]

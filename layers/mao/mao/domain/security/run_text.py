@@ -71,6 +71,12 @@ class RunSources:
     def docs_before(self, index: int) -> int:
         return self.docs_before_step[max(0, min(index, len(self.docs_before_step) - 1))]
 
+    def prefixes(self, indices: list[int]) -> tuple[list[int], list[int]]:
+        """:meth:`before` and :meth:`docs_before` of many step positions at once."""
+        last = len(self.before_step) - 1
+        at = [max(0, min(i, last)) for i in indices]
+        return list(map(self.before_step.__getitem__, at)), list(map(self.docs_before_step.__getitem__, at))
+
     def source_steps(self, n_docs: int) -> list[int]:
         """Sorted distinct step indices of the first ``n_docs`` documents."""
         return sorted(set(self.doc_steps[:n_docs]))
@@ -89,27 +95,15 @@ def _context(step: Step) -> list[str]:
 class _Texts(Sequence[str]):
     """A run's source texts; structured tool arguments and results become JSON only when first read.
 
-    Serialising every tool call up front would cost more than the checks that usually never look
-    at them. JSON of a value is never blank, so a structured value counts as a text before it is
-    serialised; strings are kept as they are.
+    Serialising every tool call up front would cost more than the checks, which usually never look
+    at them. The JSON of a value is never blank, so a structured value counts as a text before it is
+    serialised.
     """
 
     __slots__ = ("_items",)
 
-    def __init__(self) -> None:
-        self._items: list[str | tuple[Any, int]] = []  # a text, or (value, length limit) to serialise
-
-    def add(self, text: str) -> None:
-        self._items.append(text)
-
-    def add_value(self, value: Any, limit: int) -> None:
-        """A tool result or arguments: strings are added if not blank, anything else deferred."""
-        if isinstance(value, str):
-            text = value[:limit]
-            if text and not text.isspace():
-                self._items.append(text)
-        else:
-            self._items.append((value, limit))
+    def __init__(self, items: list[str | tuple[Any, int]]) -> None:
+        self._items = items  # a text, or (value, length limit) still to serialise
 
     def __len__(self) -> int:
         return len(self._items)
@@ -129,16 +123,19 @@ class _Texts(Sequence[str]):
         return text
 
 
-def _filled(text: str | None) -> str | None:
-    """``text`` unless it is missing or blank."""
-    return text if text and not text.isspace() else None
+def _value_text(value: Any, limit: int) -> str | tuple[Any, int] | None:
+    """A tool result or arguments as a source text: a string (None if blank), anything else deferred."""
+    if isinstance(value, str):
+        text = value[:limit]
+        return text if text and not text.isspace() else None
+    return value, limit
 
 
 def _build(run: Run) -> RunSources:
     """Walk the run once: the texts in the order they appeared, which step each came from, and how
-    many texts and documents each step could rely on (the texts of :func:`step_sources` and
-    :func:`_context`, collected without serialising tool calls)."""
-    texts = _Texts()
+    many texts and documents each step could rely on. The texts are those of :func:`step_sources`
+    and :func:`_context`, collected inline (this walk is on every detection's path)."""
+    items: list[str | tuple[Any, int]] = []
     step_of: list[int] = []
     is_doc: list[bool] = []
     before: list[int] = []
@@ -146,70 +143,71 @@ def _build(run: Run) -> RunSources:
     statements: list[Step] = []
     n_docs = 0
 
-    def mark(index: int, doc: bool) -> int:
-        """Attribute the texts added since the last call to step ``index``; how many there were."""
-        added = len(texts) - len(step_of)
-        step_of.extend([index] * added)
-        is_doc.extend([doc] * added)
-        return added
+    def add(text: str | tuple[Any, int] | None, index: int, doc: bool) -> None:
+        if text:
+            items.append(text)
+            step_of.append(index)
+            is_doc.append(doc)
 
-    if task := _filled(run.task):
-        texts.add(task)
-        mark(-1, False)
+    task = run.task
+    if task and not task.isspace():
+        add(task, -1, False)
     for step in run.steps:
-        index, calls = step.index, step.tool_calls
-        content = _filled(step.content)
-        if text := _filled(step.input):
-            texts.add(text)
-            mark(index, False)
-        before.append(len(texts))
+        index, text, calls, content = step.index, step.input, step.tool_calls, step.content
+        if text and not text.isspace():
+            add(text, index, False)
+        before.append(len(items))
         docs_before.append(n_docs)
         source = step.kind in SOURCE_KINDS or step.role in SOURCE_ROLES
-        for call in calls:
-            if call.result not in (None, ""):
-                texts.add_value(call.result, _RESULT_LIMIT)
-        if source and content:
-            texts.add(content)
-        n_docs += mark(index, True)
-        for call in calls:
-            if call.arguments not in (None, "", {}):
-                texts.add_value(call.arguments, _ARGUMENTS_LIMIT)
-        for call in calls:
-            if text := _filled(call.error):
-                texts.add(text)
-        if text := _filled(step.error):
-            texts.add(text)
+        filled = content and not content.isspace()
+        start = len(items)
+        if calls:
+            for call in calls:  # documents: tool results
+                if call.result not in (None, ""):
+                    add(_value_text(call.result, _RESULT_LIMIT), index, True)
+        if source and filled:
+            add(content, index, True)
+        n_docs += len(items) - start
+        if calls:  # context: tool arguments, then tool errors
+            for call in calls:
+                if call.arguments not in (None, "", {}):
+                    add(_value_text(call.arguments, _ARGUMENTS_LIMIT), index, False)
+            for call in calls:
+                if (error := call.error) and not error.isspace():
+                    add(error, index, False)
+        if (text := step.error) and not text.isspace():
+            add(text, index, False)
         if not source:
-            if content:
-                texts.add(content)
-            if step.content and step.role != "user":
+            if filled:
+                add(content, index, False)
+            if content and step.role != "user":
                 statements.append(step)
-        mark(index, False)
-    before.append(len(texts))
+    before.append(len(items))
     docs_before.append(n_docs)
     doc_steps = [i for i, d in zip(step_of, is_doc, strict=True) if d]
-    return RunSources(SourceSet(texts, is_doc), step_of, is_doc, before, docs_before, doc_steps, statements)
+    return RunSources(SourceSet(_Texts(items), is_doc), step_of, is_doc, before, docs_before, doc_steps, statements)
 
 
 # What the sources are built from: a run whose steps still give the same values reuses them.
-_STEP_READS = attrgetter("index", "kind", "role", "input", "content", "error", "tool_calls")
-_CALL_READS = attrgetter("result", "arguments", "error")
+_STEP_READS = tuple(map(attrgetter, ("index", "kind", "role", "input", "content", "error", "tool_calls")))
+_CALL_READS = tuple(map(attrgetter, ("result", "arguments", "error")))
 
 
-def _fingerprint(run: Run) -> tuple[Any, ...]:
-    """The values :func:`_build` reads (by identity where they are containers)."""
-    calls = [_CALL_READS(c) for s in run.steps if s.tool_calls for c in s.tool_calls]
-    return run.task, list(map(_STEP_READS, run.steps)), calls
+def _fingerprint(run: Run) -> list[Any]:
+    """The values :func:`_build` reads, field by field (by identity where they are containers)."""
+    calls = [c for s in run.steps for c in s.tool_calls]
+    return [run.task, *(list(map(get, run.steps)) for get in _STEP_READS),
+            *(list(map(get, calls)) for get in _CALL_READS)]
 
 
-_LAST_RUN: list[tuple[Run, tuple[Any, ...], RunSources]] = []
+_LAST_RUN: list[tuple[Run, list[Any], RunSources]] = []
 
 
 def run_sources(run: Run) -> RunSources:
     """The run's sources, built once per run and shared by the detectors that analyse it in turn.
 
     The last run's sources are reused only for the same run object whose steps, texts and tool
-    calls are still the same values: a changed step is noticed (a dict changed in place is not).
+    calls still hold the same values: a changed step is noticed (a dict changed in place is not).
     """
     fingerprint = _fingerprint(run)
     if _LAST_RUN:

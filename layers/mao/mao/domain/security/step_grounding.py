@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mao.domain.models import Run, Step
-from mao.domain.security.grounding import GroundingReport, ProblemBound, check_against, problem_bound
+from mao.domain.security.grounding import GroundingReport, ProblemBound, check_against, problem_bound, problem_bounds
 from mao.domain.security.run_text import RunSources, run_sources
 
 # Source sentences compared per claim: a number is only called contradicted by a sentence sharing at
@@ -19,7 +19,7 @@ MIN_OVERLAP = 0.5
 MAX_CANDIDATES = 500
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Statement:
     """A step's own message, with documents before it to check against."""
 
@@ -31,16 +31,23 @@ class Statement:
 class StepGrounding:
     """The grounding checks of one run: every statement's bound up front, reports on demand, once each."""
 
-    __slots__ = ("_reports", "sources", "statements")
+    __slots__ = ("_bounds", "_n_docs", "_reports", "_steps", "sources")
 
     def __init__(self, sources: RunSources) -> None:
         self.sources = sources
         self._reports: dict[tuple[str, int], GroundingReport] = {}
-        self.statements: list[Statement] = []
-        for step in sources.statements:
-            n_docs = sources.docs_before(step.index)
-            if n_docs:
-                self.statements.append(Statement(step, n_docs, self.bound(step.content, step.index)))
+        limits, n_docs = sources.prefixes([s.index for s in sources.statements])
+        checked = [i for i, n in enumerate(n_docs) if n]  # a step with no document before it is not checked
+        self._steps = [sources.statements[i] for i in checked]
+        self._n_docs = [n_docs[i] for i in checked]
+        self._bounds = problem_bounds([s.content for s in self._steps], sources.sources, [limits[i] for i in checked],
+                                      self._n_docs, MIN_OVERLAP, MAX_CANDIDATES)
+
+    def statements(self, min_problems: int = 0, min_findings: int = 0) -> list[Statement]:
+        """The steps with documents before them, in order, whose bounds reach both minimums."""
+        found = zip(self._steps, self._n_docs, self._bounds, strict=True)
+        return [Statement(step, n, bound) for step, n, bound in found
+                if bound.problems >= min_problems and bound.findings >= min_findings]
 
     def bound(self, text: str, index: int) -> ProblemBound:
         """Upper bounds on what :meth:`report` can find wrong in ``text`` said at step ``index``."""
