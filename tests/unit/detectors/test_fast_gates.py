@@ -50,6 +50,10 @@ PHRASES = [
     "'waiting for the reviewer'", "x'blocked on coder", "—waiting for you", "can't continue until then",
     "no results found", "0 documents", "nothing found", "[ ]", "{}", "none", " null ", "empty result set",
     "the latest 2024 numbers", "deprecated since 2019", "report for 2021", "go", "state", "given", "",
+    "I dont recall any of it.", "We cant see the earlier turns.", "we havent agreed on the plan",
+    "I cannot find the prior context", "What is your original question ?", "i'm done", "We are ALL done.",
+    "The objective is met.", "That concludes our work.", "I'll choose a sensible default.",
+    "Since it wasn't specified in the brief, I'll say CSV.", "Without any context we'll guess.",
 ]
 
 

@@ -34,29 +34,31 @@ SPEC = DetectorSpec(
     fix_types=("prompt_patch", "input_sanitiser", "verification_step"),
 )
 
-# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
-# only runs on a message that holds one
-_ASSUME: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
-    (("assume", "guess"),
-     r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b"),
-    (("assuming ",), r"\bassuming (?:that |the |you |it |this |a |an )"),
-    (("since ",),
-     r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
-     r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
-     r"include|included|state|stated)"),
-    (("specified", "provided", "given", "stated"),
-     r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
-     r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b"),
-    (("without ",),
-     r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
-     r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b"),
-    (("in the absence of",),
-     r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b"),
-    (("default", "guess"),
-     r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
-     r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)"),
-    (("unclear ",), r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b"),
-)]
+# (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
+# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
+_ASSUME: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
+    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
+        ((("assume", "guess"),),
+         r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b"),
+        ((("assuming ",),), r"\bassuming (?:that |the |you |it |this |a |an )"),
+        ((("since ",), ("specif", "say", "mention", "provide", "include", "state")),
+         r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
+         r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
+         r"include|included|state|stated)"),
+        ((("specified", "provided", "given", "stated"),),
+         r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
+         r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b"),
+        ((("without ",), ("details", "information", "context", "specifics")),
+         r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
+         r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b"),
+        ((("in the absence of",), ("details", "information", "instructions", "specifics")),
+         r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b"),
+        ((("pick", "choose", "chose", "go with", "went with"), ("default", "guess")),
+         r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
+         r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)"),
+        ((("unclear ",),), r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b"),
+    )
+]
 _ASKS = re.compile(r"(?i)\b(?:could you|can you|would you|do you|did you|should i|shall i|which|what|please "
                    r"confirm|is (?:that|this|it)|are you)\b[^?]{0,200}\?")
 _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\byour[_-](?:api[_-]?key|token|"
@@ -65,7 +67,7 @@ _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\by
                           r"\b(?:example\.com|foo@bar\.com|john\.doe@|test@test\.com|123-45-6789|555-0100)")
 
 
-_ASSUME_NEEDLES = frozenset(n for needles, _ in _ASSUME for n in needles)
+_ASSUME_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _ASSUME for group in needs for n in group))
 
 # Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
 # lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
@@ -110,14 +112,17 @@ def _folded(text: str) -> str:
 
 
 def _assumption(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
     low = _folded(text)
-    present = {n for n in _ASSUME_NEEDLES if n in low}
+    present = set(compress(_ASSUME_NEEDLES, map(low.__contains__, _ASSUME_NEEDLES)))
     if not present:
         return None
     head = text[: _text.MAX_CHARS]
-    for needles, pattern in _ASSUME:
-        if not present.isdisjoint(needles):
+    for needs, pattern in _ASSUME:
+        for group in needs:
+            if present.isdisjoint(group):
+                break
+        else:
             m = pattern.search(head)
             if m:
                 return m

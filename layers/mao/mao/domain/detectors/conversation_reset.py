@@ -38,15 +38,21 @@ SPEC = DetectorSpec(
     fix_types=("context_trim", "prompt_patch", "termination_condition"),
 )
 
-# (needles, pattern): every match of the pattern contains one of the needles (lower-cased)
-_RESTART: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
-    (("start", "begin"),
-     r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
-     r"from scratch|from the (?:beginning|top))\b"),
-    (("start",), r"\b(?:starting|start) (?:over|fresh|from scratch)\b"),
-    (("restart",), r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b"),
-    (("started", "begins"), r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b"),
-)]
+# (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
+# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
+_RESTART: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
+    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
+        ((("start", "begin"), ("over", "again", "afresh", "anew", "scratch", "from the")),
+         r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
+         r"from scratch|from the (?:beginning|top))\b"),
+        ((("start",), ("over", "fresh", "scratch")), r"\b(?:starting|start) (?:over|fresh|from scratch)\b"),
+        ((("restart",), ("task", "conversation", "process", "discussion", "session")),
+         r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b"),
+        ((("started", "begins"), ("conversation", "session", "chat")),
+         r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b"),
+    )
+]
+_RESTART_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _RESTART for group in needs for n in group))
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|greetings|welcome)\b[^.?!\n]{0,40}[.!,]?\s*"
                        r"(?:i'?m\b[^.?!]{0,60}[.!]\s*)?"
                        r"(?:how (?:can|may) i (?:help|assist)|what can i (?:help|do for) you|"
@@ -106,11 +112,17 @@ def _folded(text: str) -> str:
 
 
 def _restart(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
     low = _folded(text)
+    present = set(compress(_RESTART_NEEDLES, map(low.__contains__, _RESTART_NEEDLES)))
+    if not present:
+        return None
     head = text[: _text.MAX_CHARS]
-    for needles, pattern in _RESTART:
-        if any(n in low for n in needles):
+    for needs, pattern in _RESTART:
+        for group in needs:
+            if present.isdisjoint(group):
+                break
+        else:
             m = pattern.search(head)
             if m:
                 return m

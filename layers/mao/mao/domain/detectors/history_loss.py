@@ -36,27 +36,33 @@ SPEC = DetectorSpec(
     fix_types=("context_trim", "prompt_patch"),
 )
 
-# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
-# only runs on a message that holds one
-_AMNESIA: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
-    (("previous", "prior", "earlier", "past"),
-     r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
-     r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
-     r"context|discussion|turns?|steps?|work)"),
-    (("remind me", "tell me again", "repeat"),
-     r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b"),
-    (("what ",),
-     r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?"),
-    (("conversation",),
-     r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b"),
-    (("discussed", "talked about", "covered", "decided on", "agreed on"),
-     r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b"),
-    (("context", "conversation", "history"),
-     r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b"),
-    (("what would you like ",), r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b"),
-    (("please ",), r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b"),
-    (("recall", "remember"), r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b"),
-)]
+# (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
+# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
+_NOT = ("n't", "not", "dont", "cant")  # every negation the patterns accept contains one of these
+_AMNESIA: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
+    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
+        ((_NOT, ("previous", "prior", "earlier", "past"),
+          ("message", "conversation", "context", "discussion", "turn", "step", "work")),
+         r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
+         r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
+         r"context|discussion|turns?|steps?|work)"),
+        ((("remind me", "tell me again", "repeat"),),
+         r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b"),
+        ((("what ",), ("task", "question", "request", "goal"), ("?",)),
+         r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?"),
+        ((("conversation",), ("start", "beginning")),
+         r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b"),
+        ((("discussed", "talked about", "covered", "decided on", "agreed on"), ("haven", "have not")),
+         r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b"),
+        ((("context", "conversation", "history"), ("previous", "prior", "earlier")),
+         r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b"),
+        ((("what would you like ",),), r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b"),
+        ((("please ",), ("task", "request", "question", "requirements")),
+         r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b"),
+        ((("recall", "remember"), _NOT), r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b"),
+    )
+]
+_AMNESIA_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _AMNESIA for group in needs for n in group))
 # Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
 # lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
@@ -85,11 +91,17 @@ def _folded(text: str) -> str:
 
 
 def _amnesia_marker(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns none of whose needles is in the text."""
+    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
     low = _folded(text)
+    present = set(compress(_AMNESIA_NEEDLES, map(low.__contains__, _AMNESIA_NEEDLES)))
+    if not present:
+        return None
     head = text[: _text.MAX_CHARS]
-    for needles, pattern in _AMNESIA:
-        if any(n in low for n in needles):
+    for needs, pattern in _AMNESIA:
+        for group in needs:
+            if present.isdisjoint(group):
+                break
+        else:
             m = pattern.search(head)
             if m:
                 return m

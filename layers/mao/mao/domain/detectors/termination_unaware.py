@@ -36,17 +36,24 @@ SPEC = DetectorSpec(
     fix_types=("termination_condition", "recursion_limit"),
 )
 
-# (needles, pattern): every match of the pattern contains one of the needles (lower-cased), so the pattern
-# only runs on a message that holds one
-_DONE: list[tuple[tuple[str, ...], re.Pattern[str]]] = [(needles, re.compile(p, re.IGNORECASE)) for needles, p in (
-    (("terminate",), r"\bTERMINATE\b"),
-    (("task ",), r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b"),
-    (("final answer",), r"\bfinal answer\s*[:\uff1a]"),
-    (("done",), r"\b(?:we are|we're|i am|i'm) (?:all )?done\b"),
-    (("achieved", "reached", "met"), r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b"),
-    (("no further ",), r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b"),
-    (("completes", "concludes"), r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b"),
-)]
+# (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
+# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
+_DONE: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
+    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
+        ((("terminate",),), r"\bTERMINATE\b"),
+        ((("task ",), ("complete", "done", "finished", "accomplished")),
+         r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b"),
+        ((("final answer",),), r"\bfinal answer\s*[:\uff1a]"),
+        ((("done",), ("we are", "we're", "i am", "i'm")), r"\b(?:we are|we're|i am|i'm) (?:all )?done\b"),
+        ((("achieved", "reached", "met"), ("goal", "objective")),
+         r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b"),
+        ((("no further ",), ("needed", "required")),
+         r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b"),
+        ((("completes", "concludes"), ("task", "work")),
+         r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b"),
+    )
+]
+_DONE_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _DONE for group in needs for n in group))
 _CONTEST = re.compile(r"(?i)\b(?:not (?:yet )?(?:done|complete|correct|finished)|incorrect|wrong|bug|fail|"
                       r"error|missing|issue|problem|however|but\b|still|wait|actually|revis|redo|mistake)")
 _CLOSING = re.compile(r"(?i)^\W*(?:thanks?|thank you|great|ok(?:ay)?|agreed|confirmed|approved|done|"
@@ -82,13 +89,19 @@ def _folded(text: str) -> str:
 
 def _completion(text: str) -> re.Match[str] | None:
     """Where the message declares the task complete: ``any_marker`` over the completion patterns, trying
-    only those whose needles the text holds, behind the trigger-word gate."""
+    only those whose needs the text holds, behind the trigger-word gate."""
     if not text or not _text.has_any(text, _DONE_TRIGGERS):
         return None
     low = _folded(text)
+    present = set(compress(_DONE_NEEDLES, map(low.__contains__, _DONE_NEEDLES)))
+    if not present:
+        return None
     head = text[: _text.MAX_CHARS]
-    for needles, pattern in _DONE:
-        if any(n in low for n in needles):
+    for needs, pattern in _DONE:
+        for group in needs:
+            if present.isdisjoint(group):
+                break
+        else:
             m = pattern.search(head)
             if m:
                 return m
