@@ -27,19 +27,19 @@ from mao.domain.detectors import (
 )
 
 PHRASES = [
-    "you should use", "you forgot", "you have to", "should be removed", "must not change", "needs to handle", "instead of", "don't", "dont",
-    "do not", "make sure", "be sure to", "change it to", "renamed", "replace", "switch to", "is wrong",
-    "was missing", "please fix", "use", "set", "fix", "all tests pass", "tests passed", "verified", "lgtm",
-    "approved", "looks good", "checks out", "works as expected", "no issues found", "matches the expected",
-    "is correct", "i will", "i'll", "i won't", "let me", "next, i", "now i", "we'll", "i plan to",
-    "the next step is to", "skip the tests", "no need to test", "without testing", "assuming it works",
-    "we can verify it later", "didn't run", "have not tested", "trusting the output", "on a side note",
-    "off-topic", "let's switch topics", "speaking of which", "unrelated to the task", "because", "good point",
-    "you're right", "as requested", "per your", "intentionally", "failed:", "3 tests failed", "traceback",
-    "exit code 2", "error", "0 errors", "no errors", "errors: 0", "warnings=[]", "error handling", "http 503",
-    "status code 404", "not found", "timed out", "vulnerability", "expected 3 got 4", "final answer",
-    "final answer: 42", "el que", "la", "as", "per", "main.py", "config/prod.yaml", "`code`", '"quoted"',
-    "'single'", "snake_case", "camelCase", "12.5%", "/usr/bin", "Ana", "Coder", "web surfer", "websurfer", "planner",
+    "you should use", "you forgot", "you have to", "should be removed", "must not change", "needs to handle",
+    "instead of", "don't", "dont", "do not", "make sure", "be sure to", "change it to", "renamed", "replace",
+    "switch to", "is wrong", "was missing", "please fix", "use", "set", "fix", "all tests pass", "tests passed",
+    "verified", "lgtm", "approved", "looks good", "checks out", "works as expected", "no issues found",
+    "matches the expected", "is correct", "i will", "i'll", "i won't", "let me", "next, i", "now i", "we'll",
+    "i plan to", "the next step is to", "skip the tests", "no need to test", "without testing", "assuming it works",
+    "we can verify it later", "didn't run", "have not tested", "trusting the output", "on a side note", "off-topic",
+    "let's switch topics", "speaking of which", "unrelated to the task", "because", "good point", "you're right",
+    "as requested", "per your", "intentionally", "failed:", "3 tests failed", "traceback", "exit code 2", "error",
+    "0 errors", "no errors", "errors: 0", "warnings=[]", "error handling", "http 503", "status code 404", "not found",
+    "timed out", "vulnerability", "expected 3 got 4", "final answer", "final answer: 42", "el que", "la", "as", "per",
+    "main.py", "config/prod.yaml", "`code`", '"quoted"', "'single'", "snake_case", "camelCase", "12.5%", "/usr/bin",
+    "Ana", "Coder", "web surfer", "websurfer", "planner",
 ]
 # Non-ASCII: accented and sharp letters, dotted capital I, capital sigma (lower-cases by context), an
 # Arabic-Indic digit, curly quotes, a line separator and a no-break space.
@@ -150,10 +150,11 @@ def test_substring_pattern_finds_exactly_the_texts_holding_a_needle() -> None:
 
 # (name, pattern found in the lower-cased text, pre-test that must hold whenever it is found)
 PRE_TESTS: list[tuple[str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
-    ("correction",
-     lambda t, low: bool(ignored_input._CORRECTION.search(low) or ignored_input._imperative_anywhere(low)),
+    ("correction", lambda t, low: bool(ignored_input._CORRECTION.search(low)),
      lambda t, low: _text_extra.any_word(t, ignored_input._CORRECTION_WORDS)
      or any(p in low for p in ignored_input._CORRECTION_PARTS)),
+    ("order", lambda t, low: ignored_input._imperative_anywhere(low),
+     lambda t, low: _text_extra.any_word(t, ignored_input._ORDER_WORDS)),
     ("pushback", lambda t, low: bool(ignored_input._PUSHBACK.search(low)),
      lambda t, low: _text_extra.any_word(t, ignored_input._PUSHBACK_WORDS)),
     ("pass claim", lambda t, low: bool(verification_incorrect._PASS.search(low)),

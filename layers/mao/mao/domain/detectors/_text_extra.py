@@ -327,7 +327,10 @@ def _blank(match: re.Match[str]) -> str:
 def failure_match(text: str) -> re.Match[str] | None:
     """The first real failure signal in ``text``, ignoring 'no errors', '0 failed', 'error handling'."""
     low = lower(text)
-    if not any(g in low for g in _FAILURE_GATE):
+    for gate in _FAILURE_GATE:  # a plain loop: cheaper than any() over a generator for 29 needles
+        if gate in low:
+            break
+    else:
         return None
     cleaned = _ZERO_COUNT.sub(_blank, low) if any(p in low for p in _ZERO_COUNT_PARTS) else low
     return _FAILURE.search(cleaned)

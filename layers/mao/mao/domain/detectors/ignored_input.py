@@ -96,16 +96,19 @@ _REPEAT = re.compile(
     r"haven'?t|ignor\w+|missing|no )|you still|this still|it still (?:uses|has|lacks|returns|ignores))"
 )
 
-# Exact pre-test (see ``tx.word_runs``): every match of _CORRECTION or of an order (_IMPERATIVE at the start
-# or after punctuation) contains one of these whole words or one of these substrings, so a message with
-# none of them is no correction. One is picked per alternative: "you" of "you forgot", "should"/"must"/
-# "need(s)" of "should use", the verb of an order, "please"; prefixes ("rename", "wrong") as substrings.
-_CORRECTION_WORDS = frozenset({
-    "you", "should", "must", "need", "needs", "instead", "don", "change", "switch", "please",
-    "use", "set", "add", "remove", "fix", "handle", "return", "move", "drop", "include", "cite", "convert",
-    "bill", "charge",
-})
+# Exact pre-tests (see ``tx.word_runs``). Every match of _CORRECTION contains one of these whole words or
+# substrings: "you" of "you forgot", "should"/"must"/"need(s)" of "should use", "please" of "please fix";
+# prefixes ("rename", "wrong") as substrings. An order (_IMPERATIVE at the start or after punctuation) is
+# one of its verbs as a whole word. A message with none of them is no correction; one with only a verb
+# needs no _CORRECTION scan.
+_CORRECTION_WORDS = frozenset(
+    {"you", "should", "must", "need", "needs", "instead", "don", "change", "switch", "please"}
+)
 _CORRECTION_PARTS = ("do not", " sure", "dont", "rename", "replace", "wrong", "incorrect", "missing", "outdated")
+_ORDER_WORDS = frozenset({
+    "use", "set", "change", "switch", "add", "remove", "rename", "replace", "fix", "handle", "return", "move",
+    "drop", "include", "cite", "convert", "bill", "charge",
+})
 # Every _PUSHBACK phrase contains one of these words ("won't change" -> "won", "you're right" -> "right").
 _PUSHBACK_WORDS = frozenset({
     "disagree", "kept", "keeping", "intentional", "intentionally", "purpose", "deliberately", "necessary",
@@ -122,15 +125,20 @@ class _Correction:
     details: tuple[str, ...]
 
 
-@lru_cache(maxsize=65536)
 def _correction_parts(content: str) -> tuple[str, frozenset[str], tuple[str, ...]] | None:
-    """The correction sentences of a message with their terms and details (once per distinct text)."""
+    """The correction sentences of a message with their terms and details.
+
+    Not cached as a whole: a run rarely repeats a message, while its sentences, terms and details are
+    cached where they are shared.
+    """
     low = tx.lower(content)
-    if not tx.any_word(content, _CORRECTION_WORDS) and not any(p in low for p in _CORRECTION_PARTS):
+    runs = tx.word_runs(content)
+    may_order = not _ORDER_WORDS.isdisjoint(runs)
+    may_correct = not _CORRECTION_WORDS.isdisjoint(runs) or any(p in low for p in _CORRECTION_PARTS)
+    if not (may_order or may_correct) or _GATE_PATTERN.search(low) is None:
         return None
-    if _GATE_PATTERN.search(low) is None:
-        return None
-    if not _imperative_anywhere(low) and not _CORRECTION.search(low):  # the cheaper scan first
+    # The cheaper scan first; each only where its words occur.
+    if not (may_order and _imperative_anywhere(low)) and not (may_correct and _CORRECTION.search(low)):
         return None
     picked = [s for s in tx.sentences(content) if _correction_sentence(s)]
     if not picked:

@@ -252,23 +252,33 @@ def _declare(persona: _Persona, text: str) -> None:
         persona.named = named.group(1)
 
 
+def _persona_of(personas: dict[str, _Persona], agent: str) -> _Persona:
+    """The agent's persona, created on first use (not built for every step, as ``setdefault`` would)."""
+    persona = personas.get(agent)
+    if persona is None:
+        persona = personas[agent] = _Persona()
+    return persona
+
+
 def _personas(run: Run) -> dict[str, _Persona]:
     personas: dict[str, _Persona] = {}
     pending_system: list[str] = []
-    agents = run.agents
+    agents: list[str] | None = None  # listed once a system message needs them
     for step in run.steps:
         if step.role == "system":
+            if agents is None:
+                agents = run.agents
             low = tx.lower(step.content)
             targets = [a for a in tx.agent_mentions(low, agents) if a != step.agent]
             if targets:
                 for a in targets:
-                    _declare(personas.setdefault(a, _Persona()), step.content)
+                    _declare(_persona_of(personas, a), step.content)
             else:
                 pending_system.append(step.content)
             continue
         if tx.is_tool_step(step) or tx.is_user_step(step):
             continue
-        persona = personas.setdefault(step.agent, _Persona())
+        persona = _persona_of(personas, step.agent)
         if pending_system:
             for text in pending_system:
                 _declare(persona, text)

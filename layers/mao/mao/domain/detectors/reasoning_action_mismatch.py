@@ -80,14 +80,17 @@ _PATHLIKE = re.compile(
 )
 
 
-def _tool_aliases(run: Run) -> dict[str, tuple[str, ...]]:
+def _tool_aliases(run: Run, tool_steps: list[bool] | None = None) -> dict[str, tuple[str, ...]]:
+    """Ways messages name each tool of the run; ``tool_steps`` (by position) saves classifying steps again."""
+    if tool_steps is None:
+        tool_steps = [tx.is_tool_step(s) for s in run.steps]
     names: set[str] = set()
-    speakers = {s.agent for s in run.steps if not tx.is_tool_step(s)}
-    for step in run.steps:
+    speakers = {s.agent for s, is_tool in zip(run.steps, tool_steps, strict=True) if not is_tool}
+    for step, is_tool in zip(run.steps, tool_steps, strict=True):
         for call in step.tool_calls:
             if call.name:
                 names.add(call.name)
-        if tx.is_tool_step(step) and not step.tool_calls and step.agent and step.agent not in speakers:
+        if is_tool and not step.tool_calls and step.agent and step.agent not in speakers:
             names.add(step.agent)
     out: dict[str, tuple[str, ...]] = {}
     for name in names:
@@ -129,13 +132,14 @@ def _mentioned_tools(text_low: str, aliases: dict[str, tuple[str, ...]]) -> tupl
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_conf = float(thresholds.get("min_confidence", 0.55))
     window = int(thresholds.get("action_window", 4))
-    aliases = _tool_aliases(run)
-    speaking = {s.agent for s in run.steps if not tx.is_tool_step(s)}
+    tool_steps = [tx.is_tool_step(s) for s in run.steps]
+    aliases = _tool_aliases(run, tool_steps)
+    speaking = {s.agent for s, is_tool in zip(run.steps, tool_steps, strict=True) if not is_tool}
     agents = [a for a in run.agents if a in speaking]
     detections: list[Detection] = []
-    for step in run.steps:
+    for step, is_tool in zip(run.steps, tool_steps, strict=True):
         content = step.content
-        if not content or tx.is_tool_step(step) or tx.is_user_step(step):
+        if not content or is_tool or tx.is_user_step(step):
             continue
         low = tx.lower(content)
         found = _conclusion_mismatch(step, low)

@@ -12,7 +12,6 @@ recorded state changed. A missing or empty state is not read as "no progress".
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 
 from mao.domain.detectors import _text
@@ -56,7 +55,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     window = int(thresholds["window"])
     # Only steps with the same numbers can repeat each other, so earlier steps are bucketed by agent and
     # numbers; a bucket keeps the agent's last ``window`` such steps, tagged with the agent's step count.
-    recent: dict[tuple[str, tuple[str, ...]], deque[tuple[int, Step, str]]] = {}
+    recent: dict[tuple[str, tuple[str, ...]], list[tuple[int, Step, str]]] = {}
     counts: dict[str, int] = {}
     repeats: list[tuple[Step, Step, str]] = []  # (repeat, original, signature)
     word_set, numbers = _text.word_set, _text.numbers
@@ -70,16 +69,18 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         ordinal = counts[agent] = counts.get(agent, 0) + 1
         key = (agent, numbers(sig))
         bucket = recent.get(key)
-        if bucket is None:  # the deque is built only for a new (agent, numbers) pair
-            recent[key] = bucket = deque(maxlen=window)
-        else:
-            for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
-                if ordinal - earlier_ordinal > window:
-                    break
-                if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
-                    repeats.append((step, earlier, sig))
-                    break
+        if bucket is None:  # most steps open a bucket of their own: a one-item list is cheap
+            recent[key] = [(ordinal, step, sig)]
+            continue
+        for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
+            if ordinal - earlier_ordinal > window:
+                break
+            if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
+                repeats.append((step, earlier, sig))
+                break
         bucket.append((ordinal, step, sig))
+        if len(bucket) > window:  # keep the last ``window`` entries, like a bounded deque
+            del bucket[0]
     if len(repeats) < int(thresholds["min_repeats"]):
         return []
     by_agent: dict[str, list[tuple[Step, Step, str]]] = {}

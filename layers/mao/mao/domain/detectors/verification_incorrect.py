@@ -141,6 +141,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     detections: list[Detection] = []
     last_claim: tuple[Step, re.Match[str]] | None = None
     speaks = [tx.is_speaker(s) for s in run.steps]  # by position, also read by the look-ahead
+    seen: dict[int, str | None] = {}  # tool steps the look-ahead has judged
     for step, spoke in zip(run.steps, speaks, strict=True):
         if not spoke:
             continue
@@ -179,7 +180,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                 )
             )
             continue
-        later = _later_failure(run, step, speaks)
+        later = _later_failure(run, step, speaks, seen)
         if later is not None:
             fail_step, q = later
             detections.append(
@@ -217,7 +218,14 @@ def _failure_is_current(low: str, start: int) -> bool:
     return _FIXED.search(low) is None
 
 
-def _later_failure(run: Run, claim: Step, speaks: list[bool] | None = None) -> tuple[Step, str] | None:
+def _later_failure(
+    run: Run, claim: Step, speaks: list[bool] | None = None, seen: dict[int, str | None] | None = None
+) -> tuple[Step, str] | None:
+    """A later failing check of the same kind before anyone changed the work.
+
+    ``speaks`` (by position) and ``seen`` (each tool step's failure quote, filled here) let the claims of
+    one run share the work: their look-ahead windows overlap.
+    """
     steps = run.steps
     for i in range(claim.index + 1, min(len(steps), claim.index + 30)):  # no slice copy per claim
         later = steps[i]
@@ -228,13 +236,24 @@ def _later_failure(run: Run, claim: Step, speaks: list[bool] | None = None) -> t
             ):
                 return None  # someone changed the work; a later failure may be new
             continue
-        if not _testish(later.tool_calls[0].name if later.tool_calls else later.agent):
-            continue
-        text = "\n".join([later.content[: tx.MAX_CHARS], *(tx.tool_text(c) for c in later.tool_calls)])
-        m = tx.failure_match(text)
-        if m:
-            return later, tx.quote_match(text, m.start(), m.end())
+        if seen is None or i not in seen:
+            quote = _check_failure(later)
+            if seen is not None:
+                seen[i] = quote
+        else:
+            quote = seen[i]
+        if quote is not None:
+            return later, quote
     return None
+
+
+def _check_failure(step: Step) -> str | None:
+    """The quoted failure of a test or check tool step (None: not a check, or it passed)."""
+    if not _testish(step.tool_calls[0].name if step.tool_calls else step.agent):
+        return None
+    text = "\n".join([step.content[: tx.MAX_CHARS], *(tx.tool_text(c) for c in step.tool_calls)])
+    m = tx.failure_match(text)
+    return tx.quote_match(text, m.start(), m.end()) if m else None
 
 
 def _norm(text: str) -> str:
