@@ -134,11 +134,17 @@ def _correction_parts(content: str) -> tuple[str, frozenset[str], tuple[str, ...
     low = tx.lower(content)
     runs = tx.word_runs(content)
     may_order = not _ORDER_WORDS.isdisjoint(runs)
-    may_correct = not _CORRECTION_WORDS.isdisjoint(runs) or any(p in low for p in _CORRECTION_PARTS)
-    if not (may_order or may_correct) or _GATE_PATTERN.search(low) is None:
+    may_correct = not _CORRECTION_WORDS.isdisjoint(runs)
+    if not (may_order or may_correct):
+        may_correct = any(p in low for p in _CORRECTION_PARTS)
+        if not may_correct:
+            return None
+    if _GATE_PATTERN.search(low) is None:
         return None
-    # The cheaper scan first; each only where its words occur.
-    if not (may_order and _imperative_anywhere(low)) and not (may_correct and _CORRECTION.search(low)):
+    # The cheaper scan first; each only where its words occur (the substrings are tested only if needed).
+    if not (may_order and _imperative_anywhere(low)) and not (
+        (may_correct or any(p in low for p in _CORRECTION_PARTS)) and _CORRECTION.search(low)
+    ):
         return None
     picked = [s for s in tx.sentences(content) if _correction_sentence(s)]
     if not picked:

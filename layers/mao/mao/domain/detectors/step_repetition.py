@@ -62,9 +62,14 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     for step in run.steps:
         if step.role in _USER_ROLES:
             continue
-        sig = _signature(step)
-        if not sig or (not step.tool_calls and len(word_set(sig)) < min_tokens):
-            continue
+        if step.tool_calls:
+            sig = _signature(step)
+            if not sig:
+                continue
+        else:  # a message: its text, if it has enough distinct words to count as a repeat
+            sig = step.content
+            if not sig or len(word_set(sig)) < min_tokens:
+                continue
         agent = step.agent
         ordinal = counts[agent] = counts.get(agent, 0) + 1
         key = (agent, numbers(sig))
