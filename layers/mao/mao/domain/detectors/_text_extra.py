@@ -42,10 +42,17 @@ STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 _CACHE = 65536  # distinct texts remembered: a 10,000-step run's texts stay cached across detectors
 
 
+_SAME_CAP = _text.MAX_CHARS == MAX_CHARS  # _text's lower-cased texts are the ones read here
+
+
 @lru_cache(maxsize=_CACHE)
-def lower(text: str) -> str:
-    """The lower-cased, length-capped form of ``text`` that every matcher here works on."""
+def _lower(text: str) -> str:
     return text[:MAX_CHARS].lower()
+
+
+# The lower-cased, length-capped form of ``text`` that every matcher here works on. With the same cap it
+# is _text.lower itself, so each text is lower-cased and remembered once for both helper modules.
+lower = _text.lower if _SAME_CAP else _lower
 
 
 # ASCII bytes that end a _WORD token: everything but [a-z0-9_'.-] (upper case never reaches it).
@@ -70,7 +77,6 @@ def words(text: str) -> tuple[str, ...]:
 _NON_WORD_ASCII = bytes(b for b in range(128) if not (chr(b).isalnum() or chr(b) == "_"))
 _NON_WORD_BYTES = bytes.maketrans(_NON_WORD_ASCII, b" " * len(_NON_WORD_ASCII))
 _WORD_RUN = re.compile(r"\w+")
-_SAME_CAP = _text.MAX_CHARS == MAX_CHARS  # _text.word_set reads the same lower-cased text
 # ASCII characters that are neither word characters, whitespace nor punctuation (they stay inside a word of
 # _text.word_set but end a \w run).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
