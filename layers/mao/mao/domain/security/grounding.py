@@ -42,11 +42,17 @@ _DATE = re.compile(
     rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\.?,?\s+\d{{4}})\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(  # the leading look-ahead only lets the engine skip positions that cannot match
-    r"(?=[-+$\d])(?<![\w.])[-+]?\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-    r"(?:\s?(?:%|percent|k|m|bn|million|billion|thousand|trillion)\b)?)",
-    re.IGNORECASE,
-)
+# A number: [-+]?\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:\s?<unit>\b)?) (units in any case), not
+# preceded by a word character or a dot. Written to start with its first character as a class, so the
+# regex engine skips ahead to candidate characters instead of trying every position; the rest
+# continues by what that first character was. For ASCII text the class is a plain range (faster than
+# the Unicode digit category, and the same there).
+_UNIT = r"(?:\s?(?i:%|percent|k|m|bn|million|billion|thousand|trillion)\b)?"
+_AMOUNT = rf"(?:\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?{_UNIT})"
+_AFTER_FIRST_DIGIT = rf"(?:\d{{0,2}}(?:,\d{{3}})+(?:\.\d+)?|\d*(?:\.\d+)?{_UNIT})"
+_NUMBER_REST = rf"(?<![\w.][-+$\d])(?:(?<=[-+])\$?{_AMOUNT}|(?<=\$){_AMOUNT}|(?<=\d){_AFTER_FIRST_DIGIT})"
+_NUMBER = re.compile(r"[-+$\d]" + _NUMBER_REST)
+_NUMBER_ASCII = re.compile(r"[-+$0-9]" + _NUMBER_REST)
 _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "bn": 1e9, "billion": 1e9, "trillion": 1e12}
 _QUOTE = re.compile(r"[\"“”]([^\"“”]{12,400})[\"“”]")
 _URL = re.compile(r"https?://[^\s)\]>\"']+", re.IGNORECASE)
@@ -169,22 +175,25 @@ def sentences(text: str) -> list[str]:
     return list(_sentences(text or ""))
 
 
-# Every ASCII byte that cannot be part of a word becomes a space: for ASCII text without apostrophes,
-# splitting on whitespace then yields exactly the tokens of ``_WORD`` (bytes.translate runs at C speed).
-_NOT_WORD_BYTES = bytes(b for b in range(128) if not (ord("a") <= b <= ord("z") or ord("0") <= b <= ord("9")))
-_NOT_WORD = bytes.maketrans(_NOT_WORD_BYTES, b" " * len(_NOT_WORD_BYTES))
-# The same with capitals lowered on the way, and NUL kept: it separates texts processed together.
-_LOWER_WORD_NUL = bytes(b + 32 if 65 <= b <= 90 else b if b == 0 or 97 <= b <= 122 or 48 <= b <= 57 else 32
-                        for b in range(256))
+def _word_bytes(keep: bytes) -> bytes:
+    """A bytes.translate table for ASCII text: capitals lowered, letters and digits (and ``keep``)
+    kept, every other byte a space. Splitting the result on whitespace then yields exactly the tokens
+    of ``_WORD`` when the text has no apostrophe, at C speed."""
+    lower = {ord(c): ord(c.lower()) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    kept = set(b"abcdefghijklmnopqrstuvwxyz0123456789" + keep)
+    return bytes(lower.get(b, b if b in kept else ord(" ")) for b in range(256))
+
+
+_LOWER_WORD = _word_bytes(b"")
+_LOWER_WORD_NUL = _word_bytes(b"\x00")  # NUL kept: it separates texts processed together
 _NOT_DIGIT_NUL = bytes(b for b in range(1, 256) if not ord("0") <= b <= ord("9"))  # bytes to drop, keeping NUL
 
 
-@lru_cache(maxsize=_SENTENCE_CACHE)
+@lru_cache(maxsize=_SENTENCE_CACHE // 4)  # word sets are the largest entries: fewer of them
 def _words(text: str) -> frozenset[str]:
-    lower = text.lower()
     if text.isascii() and "'" not in text:
-        return frozenset(lower.encode().translate(_NOT_WORD).decode().split()).difference(_STOP)
-    return frozenset(w for w in _WORD.findall(lower) if w not in _STOP)
+        return frozenset(text.encode().translate(_LOWER_WORD).decode().split()).difference(_STOP)
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)
 
 
 _NUMBER_VALUE = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*(%|percent|k|m|bn|million|billion|thousand|trillion)?$")
@@ -205,7 +214,7 @@ def _number_value(token: str) -> float | None:
 
 def _numbers(text: str, skip: list[tuple[int, int]]) -> list[tuple[str, float]]:
     out = []
-    for m in _NUMBER.finditer(text):
+    for m in (_NUMBER_ASCII if text.isascii() else _NUMBER).finditer(text):
         if skip and any(a <= m.start() < b for a, b in skip):
             continue
         value = _number_value(m.group(0))
@@ -222,6 +231,16 @@ def _num_key(value: float) -> str:
 @lru_cache(maxsize=_SENTENCE_CACHE)
 def _sentence_numbers(sentence: str) -> frozenset[float]:
     return frozenset(v for _, v in _numbers(sentence, []))
+
+
+@lru_cache(maxsize=_SENTENCE_CACHE)
+def _token_key(token: str) -> str | None:
+    """The equality key of one number token (as :func:`_numbers` reads it)."""
+    value = _number_value(token)
+    return None if value is None else _num_key(value)
+
+
+_NUMBER_BATCH = 64  # sources read together when an index is extended
 
 
 @lru_cache(maxsize=_SENTENCE_CACHE)
@@ -356,6 +375,9 @@ class SourceSet:
     def _text(self, i: int) -> str:
         return self._texts[i] or ""
 
+    def _texts_between(self, start: int, stop: int) -> list[str]:
+        return [t or "" for t in self._texts[start:stop]]  # one call to the sequence for a whole range
+
     def has_number(self, key: str, limit: int) -> bool:
         """Whether one of the first ``limit`` sources carries a number with this equality key."""
         at = self._number_first.get(key)
@@ -364,16 +386,22 @@ class SourceSet:
         return at is not None and at < limit
 
     def _index_numbers(self, key: str, limit: int) -> int | None:
-        """Index the numbers of further sources, up to the first carrying ``key`` (or ``limit``)."""
+        """Index the numbers of further sources, a batch at a time, until one carrying ``key`` (or
+        ``limit``) is reached. A batch is scanned as one NUL-joined text: a number never spans a NUL,
+        and a NUL before it is, like a text's start, neither a word character nor a dot."""
         first = self._number_first
-        for i in range(self._numbers_upto, limit):
-            keys = _number_keys(self._text(i))
-            for k in keys:
-                first.setdefault(k, i)
-            if key in keys:
-                self._numbers_upto = i + 1
-                return i
-        self._numbers_upto = limit
+        while self._numbers_upto < limit:
+            start = self._numbers_upto
+            texts = self._texts_between(start, min(limit, start + _NUMBER_BATCH))
+            joined = "\x00".join(texts)
+            ends = list(accumulate(len(t) + 1 for t in texts))  # just past each text's separator
+            for m in (_NUMBER_ASCII if joined.isascii() else _NUMBER).finditer(joined):
+                k = _token_key(m.group(0))
+                if k is not None:
+                    first.setdefault(k, start + bisect_right(ends, m.start()))
+            self._numbers_upto = start + len(texts)
+            if key in first:
+                return first[key]
         return None
 
     def elided_before(self, limit: int) -> bool:
@@ -383,17 +411,16 @@ class SourceSet:
 
     def first_elided(self, limit: int) -> int | None:
         """The first source that only reports how much it returned, if one of the first ``limit`` does."""
-        if self._elided_at is None and limit > self._elided_upto:
-            for i in range(self._elided_upto, limit):
-                if _ELIDED.match(self._text(i)):
-                    self._elided_at = i
-                    break
-            self._elided_upto = limit
+        while self._elided_at is None and limit > self._elided_upto:  # a batch of sources at a time
+            start = self._elided_upto
+            texts = self._texts_between(start, min(limit, start + _NUMBER_BATCH))
+            self._elided_upto = start + len(texts)
+            self._elided_at = next((start + i for i, t in enumerate(texts) if _ELIDED.match(t)), None)
         return self._elided_at
 
     def _join(self) -> str:
         if self._joined is None:
-            lowers = [self._text(i).lower() for i in range(self._size)]
+            lowers = [t.lower() for t in self._texts_between(0, self._size)]
             # ends[i]: offset of the separator after source i
             self._ends = [total + i for i, total in enumerate(accumulate(map(len, lowers)))]
             self._joined = "\x00".join(lowers)
@@ -484,7 +511,7 @@ class SourceSet:
         without any index. Otherwise the best sentence is looked up (as the check would, with the
         same ``min_overlap`` and ``max_candidates``) and only numbers the sources lack count.
         """
-        if not self._may_contradict(claim):
+        if not self.may_contradict_claim(claim):
             return 0
         words = _words(claim)
         checked = _parse_claim(claim).checked
@@ -497,8 +524,8 @@ class SourceSet:
         near = _number_keys(self._text(source))
         return sum(not (k in near or self.has_number(k, limit)) for k in (_num_key(v) for _, v in checked))
 
-    def _may_contradict(self, claim: str) -> bool:
-        """The cheap first test of :meth:`contradictable` (see :meth:`may_contradict`)."""
+    def may_contradict_claim(self, claim: str) -> bool:
+        """:meth:`may_contradict` of one claim: the cheap first test of :meth:`contradictable`."""
         found = self._may_contradict_claim.get(claim)
         if found is None:
             found = self.may_contradict([claim])[0]
@@ -537,8 +564,12 @@ class SourceSet:
     def _document_vocabulary(self) -> frozenset[str]:
         """Every word of every document: a superset of the words of any prefix's document sentences."""
         if self._vocabulary is None:
-            docs = list(map(self._text, self._doc_ids))
-            self._vocabulary = frozenset().union(*map(_words, docs))
+            joined = " ".join(map(self._text, self._doc_ids))
+            if joined.isascii() and "'" not in joined:  # all documents' tokens at once, as _words finds them
+                words = frozenset(joined.encode().translate(_LOWER_WORD).decode().split())
+                self._vocabulary = words.difference(_STOP)
+            else:
+                self._vocabulary = frozenset().union(*map(_words, map(self._text, self._doc_ids)))
         return self._vocabulary
 
 
@@ -821,13 +852,14 @@ def _bound(claims: tuple[str, ...], may_cite: bool, sources: SourceSet, n: int, 
     problems = findings = 0
     for claim in claims:
         cited = _citation_bound(claim, n_refs) if may_cite else 0
-        contradicted = sources.contradictable(claim, n, min_overlap, max_candidates)
-        findings += cited + contradicted
-        if elided:
+        if elided:  # only contradicted numbers can count besides citations: worth the closer look
+            contradicted = sources.contradictable(claim, n, min_overlap, max_candidates)
             problems += cited + contradicted
-        else:
+        else:  # most facts can fail here and the check will likely run anyway: the first test will do
             parsed = _parse_claim(claim)
             problems += cited + len(parsed.checked) + len(parsed.dates) + len(parsed.names)
+            contradicted = len(parsed.checked) if sources.may_contradict_claim(claim) else 0
+        findings += cited + contradicted
     return ProblemBound(problems, findings) if problems or findings else _NO_PROBLEMS
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain, compress
 from operator import attrgetter
 from typing import Any, overload
 
@@ -135,57 +136,65 @@ def _build(run: Run) -> RunSources:
     """Walk the run once: the texts in the order they appeared, which step each came from, and how
     many texts and documents each step could rely on. The texts are those of :func:`step_sources`
     and :func:`_context`, collected inline (this walk is on every detection's path)."""
-    items: list[str | tuple[Any, int]] = []
+    texts: list[str | tuple[Any, int]] = []
     step_of: list[int] = []
     is_doc: list[bool] = []
     before: list[int] = []
     docs_before: list[int] = []
     statements: list[Step] = []
-    n_docs = 0
-
-    def add(text: str | tuple[Any, int] | None, index: int, doc: bool) -> None:
-        if text:
-            items.append(text)
-            step_of.append(index)
-            is_doc.append(doc)
-
+    add_text, add_step, add_kind = texts.append, step_of.append, is_doc.append
     task = run.task
     if task and not task.isspace():
-        add(task, -1, False)
+        add_text(task)
+        add_step(-1)
+        add_kind(False)
+    n_docs = 0
     for step in run.steps:
         index, text, calls, content = step.index, step.input, step.tool_calls, step.content
         if text and not text.isspace():
-            add(text, index, False)
-        before.append(len(items))
+            add_text(text)
+            add_step(index)
+            add_kind(False)
+        before.append(len(texts))
         docs_before.append(n_docs)
         source = step.kind in SOURCE_KINDS or step.role in SOURCE_ROLES
         filled = content and not content.isspace()
-        start = len(items)
-        if calls:
-            for call in calls:  # documents: tool results
-                if call.result not in (None, ""):
-                    add(_value_text(call.result, _RESULT_LIMIT), index, True)
+        for call in calls:  # documents: tool results, then a tool step's own content
+            if call.result not in (None, "") and (value := _value_text(call.result, _RESULT_LIMIT)):
+                add_text(value)
+                add_step(index)
+                add_kind(True)
+                n_docs += 1
         if source and filled:
-            add(content, index, True)
-        n_docs += len(items) - start
-        if calls:  # context: tool arguments, then tool errors
-            for call in calls:
-                if call.arguments not in (None, "", {}):
-                    add(_value_text(call.arguments, _ARGUMENTS_LIMIT), index, False)
-            for call in calls:
-                if (error := call.error) and not error.isspace():
-                    add(error, index, False)
-        if (text := step.error) and not text.isspace():
-            add(text, index, False)
+            add_text(content)
+            add_step(index)
+            add_kind(True)
+            n_docs += 1
+        for call in calls:  # context: tool arguments and errors, the step's error, its own message
+            if call.arguments not in (None, "", {}) and (value := _value_text(call.arguments, _ARGUMENTS_LIMIT)):
+                add_text(value)
+                add_step(index)
+                add_kind(False)
+        for call in calls:
+            if (error := call.error) and not error.isspace():
+                add_text(error)
+                add_step(index)
+                add_kind(False)
+        if (error := step.error) and not error.isspace():
+            add_text(error)
+            add_step(index)
+            add_kind(False)
         if not source:
             if filled:
-                add(content, index, False)
+                add_text(content)
+                add_step(index)
+                add_kind(False)
             if content and step.role != "user":
                 statements.append(step)
-    before.append(len(items))
+    before.append(len(texts))
     docs_before.append(n_docs)
-    doc_steps = [i for i, d in zip(step_of, is_doc, strict=True) if d]
-    return RunSources(SourceSet(_Texts(items), is_doc), step_of, is_doc, before, docs_before, doc_steps, statements)
+    doc_steps = list(compress(step_of, is_doc))
+    return RunSources(SourceSet(_Texts(texts), is_doc), step_of, is_doc, before, docs_before, doc_steps, statements)
 
 
 # What the sources are built from: a run whose steps still give the same values reuses them.
@@ -195,7 +204,7 @@ _CALL_READS = tuple(map(attrgetter, ("result", "arguments", "error")))
 
 def _fingerprint(run: Run) -> list[Any]:
     """The values :func:`_build` reads, field by field (by identity where they are containers)."""
-    calls = [c for s in run.steps for c in s.tool_calls]
+    calls = list(chain.from_iterable(map(_STEP_READS[-1], run.steps)))
     return [run.task, *(list(map(get, run.steps)) for get in _STEP_READS),
             *(list(map(get, calls)) for get in _CALL_READS)]
 
