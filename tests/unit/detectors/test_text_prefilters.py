@@ -115,6 +115,7 @@ FAST_AND_PLAIN: list[tuple[str, Callable[[str], object], Callable[[str], object]
     ("word_set", _text.word_set, _plain_word_set),
     ("fingerprint", _text.fingerprint, _plain_fingerprint),
     ("numbers", _text.numbers, lambda t: tuple(re.findall(r"\d+", t[:_text.MAX_CHARS]))),
+    ("number_key", _text.number_key, lambda t: " ".join(re.findall(r"\d+", t[:_text.MAX_CHARS]))),
     ("words", _text_extra.words, lambda t: tuple(_text_extra._WORD.findall(_text_extra.lower(t)))),
     ("word_runs", _text_extra.word_runs, lambda t: frozenset(re.findall(r"\w+", _text_extra.lower(t)))),
     ("sentences", _text_extra.sentences,

@@ -117,6 +117,18 @@ def numbers(text: str) -> tuple[str, ...]:
     return tuple(_DIGITS.findall(head))
 
 
+def number_key(text: str) -> str:
+    """``numbers(text)`` joined by spaces: two texts have equal keys exactly when their numbers are equal.
+
+    Not cached, and a string (which the garbage collector never tracks): a cheap dictionary key for a
+    pass that visits every step once.
+    """
+    head = text[:MAX_CHARS]
+    if head.isascii():
+        return " ".join(head.encode().translate(_NON_DIGIT_BYTES).decode().split())
+    return " ".join(_DIGITS.findall(head))
+
+
 def jaccard(a: frozenset | set, b: frozenset | set) -> float:
     if not a and not b:
         return 0.0

@@ -82,21 +82,25 @@ _WORD_RUN = re.compile(r"\w+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
 
 
-@lru_cache(maxsize=_CACHE)
 def word_runs(text: str) -> frozenset[str]:
     """Distinct ``\\w+`` runs of ``lower(text)``: exactly the words a ``\\b``-delimited pattern can match there.
 
     This makes an exact pre-test for such a pattern run on ``lower(text)``: when every alternative of it
-    needs one of a few whole words, it cannot match a text none of whose runs is one of them. Shared by
-    the detectors, so a text is split once.
+    needs one of a few whole words, it cannot match a text none of whose runs is one of them.
     """
+    low = lower(text)
+    if _SAME_CAP and low.isascii() and "'" not in low and (low.isprintable() or _CONTROL.search(low) is None):
+        # Without apostrophes and control characters, the shared (cached) word set, punctuation split off,
+        # is made of exactly these runs: nothing to split or remember a second time.
+        return _text.word_set(text)
+    return _split_word_runs(text)
+
+
+@lru_cache(maxsize=_CACHE)
+def _split_word_runs(text: str) -> frozenset[str]:
     low = lower(text)
     if not low.isascii():
         return frozenset(_WORD_RUN.findall(low))
-    if _SAME_CAP and "'" not in low and (low.isprintable() or _CONTROL.search(low) is None):
-        # Without apostrophes and control characters, the shared word set (punctuation split off) is made
-        # of exactly these runs; reusing it saves splitting the text a second time.
-        return _text.word_set(text)
     return frozenset(low.encode().translate(_NON_WORD_BYTES).decode().split())
 
 

@@ -54,12 +54,17 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     min_tokens = int(thresholds["min_tokens"])
     window = int(thresholds["window"])
     # Only steps with the same numbers can repeat each other, so earlier steps are bucketed by agent and
-    # numbers; a bucket keeps the agent's last ``window`` such steps, tagged with the agent's step count.
-    recent: dict[tuple[str, tuple[str, ...]], list[tuple[int, Step, str]]] = {}
+    # numbers; a bucket keeps the agent's last ``window`` such steps (by position in the run), each step
+    # tagged with the agent's step count. A bucket of one step is the bare position: most steps open a
+    # bucket of their own, and ints and strings cost the garbage collector nothing on long runs.
+    steps = run.steps
+    recent: dict[str, dict[str, int | list[int]]] = {}  # agent -> number key -> position(s)
+    ordinal_at = [0] * len(steps)
+    sig_at = [""] * len(steps)
     counts: dict[str, int] = {}
     repeats: list[tuple[Step, Step, str]] = []  # (repeat, original, signature)
-    word_set, numbers = _text.word_set, _text.numbers
-    for step in run.steps:
+    word_set, number_key = _text.word_set, _text.number_key
+    for i, step in enumerate(steps):
         if step.role in _USER_ROLES:
             continue
         if step.tool_calls:
@@ -72,20 +77,27 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
                 continue
         agent = step.agent
         ordinal = counts[agent] = counts.get(agent, 0) + 1
-        key = (agent, numbers(sig))
-        bucket = recent.get(key)
-        if bucket is None:  # most steps open a bucket of their own: a one-item list is cheap
-            recent[key] = [(ordinal, step, sig)]
+        ordinal_at[i], sig_at[i] = ordinal, sig
+        buckets = recent.get(agent)
+        if buckets is None:
+            recent[agent] = buckets = {}
+        key = number_key(sig)
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = i
             continue
-        for earlier_ordinal, earlier, earlier_sig in reversed(bucket):
-            if ordinal - earlier_ordinal > window:
+        earlier_steps = [bucket] if isinstance(bucket, int) else bucket
+        for j in reversed(earlier_steps):
+            if ordinal - ordinal_at[j] > window:
                 break
-            if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, earlier_sig, threshold):
+            earlier = steps[j]
+            if not _text.made_progress(earlier, step) and _text.near_duplicate(sig, sig_at[j], threshold):
                 repeats.append((step, earlier, sig))
                 break
-        bucket.append((ordinal, step, sig))
-        if len(bucket) > window:  # keep the last ``window`` entries, like a bounded deque
-            del bucket[0]
+        earlier_steps.append(i)
+        if len(earlier_steps) > window:  # keep the last ``window`` steps, like a bounded deque
+            del earlier_steps[0]
+        buckets[key] = earlier_steps
     if len(repeats) < int(thresholds["min_repeats"]):
         return []
     by_agent: dict[str, list[tuple[Step, Step, str]]] = {}
