@@ -64,13 +64,18 @@ _NON_TOKEN_BYTES = bytes.maketrans(_NON_TOKEN_ASCII, b" " * len(_NON_TOKEN_ASCII
 def words(text: str) -> tuple[str, ...]:
     """Word tokens of ``text`` (lower-case; a token starts and ends with a letter or digit, so trailing
     dots and quotes are never part of it)."""
+    return tuple(_tokens(text))
+
+
+def _tokens(text: str) -> list[str]:
+    """``words`` uncached, as a list (for callers that keep only a summary of the tokens)."""
     low = lower(text)
     if low.isascii():
         # _WORD's tokens without a regex scan: each run of [a-z0-9_'.-] holds one token, the run with its
         # leading and trailing [_'.-] stripped (runs of those alone hold none).
         runs = low.encode().translate(_NON_TOKEN_BYTES).decode().split()
-        return tuple(filter(None, [run.strip("_'.-") for run in runs]))
-    return tuple(_WORD.findall(low))
+        return [token for token in [run.strip("_'.-") for run in runs] if token]
+    return _WORD.findall(low)
 
 
 # Every ASCII byte that cannot be part of a ``\w`` run, mapped to a space.
@@ -145,7 +150,8 @@ def stem(word: str) -> str:
 @lru_cache(maxsize=_CACHE)
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed content words: no stopwords, no one- or two-letter tokens."""
-    return frozenset(map(stem, {w for w in words(text) if len(w) > 2 and w not in STOPWORDS}))
+    # The tokens are not cached on their own: most texts need only their terms.
+    return frozenset(map(stem, {w for w in _tokens(text) if len(w) > 2 and w not in STOPWORDS}))
 
 
 def coverage(needles: Iterable[str], haystack: frozenset[str]) -> float:
