@@ -119,3 +119,34 @@ def test_every_detector_has_a_min_confidence_knob_that_the_engine_honours() -> N
     assert analysis.analyze(run, above, only=["loop"]) == []
     below = TenantThresholds(global_overrides={"loop": {"min_confidence": max(0.0, top - 0.001)}})
     assert analysis.analyze(run, below, only=["loop"])
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_cyclic_collector_is_paused_during_detection_and_restored_after(
+        monkeypatch: pytest.MonkeyPatch, enabled_before: bool) -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def record(run, thresholds):
+        seen.append(gc.isenabled())
+        return []
+
+    spec = loop.SPEC
+    monkeypatch.setattr(analysis, "_detectors", lambda: (((0, spec, record),), ()))
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        analysis.analyze(run_from_fixture(LOOPING))
+        assert seen == [False]
+        assert gc.isenabled() is enabled_before
+    finally:
+        gc.enable()
+
+
+def test_the_collector_is_restored_when_analysis_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    monkeypatch.setattr(analysis, "_detectors", lambda: (_ for _ in ()).throw(RuntimeError("registry broken")))
+    with pytest.raises(RuntimeError):
+        analysis.analyze(run_from_fixture(LOOPING))
+    assert gc.isenabled()
