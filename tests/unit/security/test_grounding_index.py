@@ -3,8 +3,11 @@ support rules (derived numbers, context, count-only results, acronyms, JSON, cod
 
 from __future__ import annotations
 
+import re
+
 from mao.domain.models import Run, Step, ToolCall
-from mao.domain.security.grounding import SourceSet, check_against, check_grounding
+from mao.domain.security import grounding
+from mao.domain.security.grounding import SourceSet, check_against, check_grounding, problem_bound, problem_bounds
 from mao.domain.security.run_text import run_sources
 
 SOURCES = [
@@ -97,3 +100,70 @@ def test_context_supports_but_never_contradicts() -> None:
     assert report.contradicted == 0
     doc = SourceSet(["Round 2 finished."])
     assert check_against("Round 3 finished.", doc).contradicted == 1
+
+
+# -- the fast paths give what the plain definitions give
+def test_sentences_of_many_texts_match_each_text_split_alone() -> None:
+    texts = ["Round 5. Next, the coder looks at it.", "Rate is 3.5 M! Is it? \"Yes.\" [2] follows.",
+             "one\n\n\ntwo lines\r\nthree. four", "e.g. A case, i.e. b case.   ", "", "ab", "no end mark",
+             "NUL\x00inside. Still one text", "Déjà vu. Ça va! 12 items\n(3) more."]
+    want = [(i, s) for i, t in enumerate(texts) for s in grounding.sentences(t)]
+    claims, owners = grounding._sentences_of(texts)
+    assert list(zip(owners, claims, strict=True)) == want
+    assert grounding._sentences_of(texts[:7]) == ([s for _, s in want if _ < 7], [i for i, _ in want if i < 7])
+
+
+def test_word_sets_match_the_word_pattern() -> None:
+    for text in ("The API's p95 is 21 ms", "Rows[0] & rows_1: 3.5%", "Ça coûte 12 €, don't worry", "A\x00B\x1fc",
+                 "KELVIN \u212a", ""):
+        want = frozenset(w for w in re.findall(r"[a-z0-9]+(?:'[a-z]+)?", text.lower()) if w not in grounding._STOP)
+        assert grounding._words(text) == want, text
+
+
+def test_number_pattern_finds_what_the_plain_pattern_finds() -> None:
+    plain = re.compile(r"(?=[-+$\d])(?<![\w.])[-+]?\$?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+                       r"(?:\s?(?:%|percent|k|m|bn|million|billion|thousand|trillion)\b)?)", re.IGNORECASE)
+    for text in ("$4.2 million, -3, +1,200.50 and 12% (7K users, 3 BN rows)", "v1.2.3 p95 x7 1,2345 .5 5.",
+                 "٣ items, 12 percent, 9Million", "a-5 $-5 -$5 5 m 5 ms"):
+        want = [(m.group(0).strip(), grounding._number_value(m.group(0))) for m in plain.finditer(text)]
+        assert grounding._numbers(text, []) == want, text
+
+
+def test_prefix_queries_in_any_order_match_a_fresh_index() -> None:
+    shared = SourceSet(SOURCES)
+    for limit in (3, 1, 2, 0, 3):  # indexes grow as far as asked and then answer smaller prefixes
+        for answer in ANSWERS:
+            for kwargs in ({}, {"min_overlap": 0.5, "max_candidates": 500}):
+                got = check_against(answer, shared, limit, **kwargs).to_dict()
+                assert got == check_against(answer, SourceSet(SOURCES), limit, **kwargs).to_dict(), (limit, answer)
+
+
+# -- bounds: what a check could find wrong at most, without lookups
+def _counts(report) -> tuple[int, int]:
+    facts = [f for c in report.claims for f in c.facts]
+    findings = sum(f.status == "contradicted" or (f.status == "unsupported" and f.kind in ("quote", "citation"))
+                   for f in facts)
+    return report.unsupported + report.contradicted, findings
+
+
+def test_bounds_are_never_below_what_the_check_finds() -> None:
+    sources = [*SOURCES, "12 results", "Latency was 40 ms at 300 requests per second."]
+    answers = [*ANSWERS, "Latency was 45 ms at 300 requests per second.", "Round 4. Nothing else to add."]
+    for limit in range(len(sources) + 1):
+        for answer in answers:
+            bound = problem_bound(answer, SourceSet(sources), limit, 0.5, 500, limit)
+            problems, findings = _counts(check_against(answer, SourceSet(sources), limit, min_overlap=0.5,
+                                                       max_candidates=500, ref_count=limit))
+            assert bound.problems >= problems and bound.findings >= findings, (limit, answer, bound)
+        together = problem_bounds(answers, SourceSet(sources), [limit] * len(answers), [limit] * len(answers), 0.5, 500)
+        assert together == [problem_bound(a, SourceSet(sources), limit, 0.5, 500, limit) for a in answers]
+
+
+def test_after_a_count_only_source_only_possible_contradictions_count() -> None:
+    sources = ["7 results for the cache layer", "Latency was 40 ms at 300 requests per second."]
+    quiet = problem_bound("The cache layer handled 912 requests during the 3 hour window.", SourceSet(sources), 2)
+    assert quiet.problems == quiet.findings == 0  # shares too few words with any document
+    changed = "Latency was 45 ms at 300 requests per second."
+    bound = problem_bound(changed, SourceSet(sources), 2, 0.5, 500)
+    assert bound.findings >= 1
+    assert check_against(changed, SourceSet(sources), 2, min_overlap=0.5, max_candidates=500).contradicted == 1

@@ -75,7 +75,8 @@ class RunSources:
     def prefixes(self, indices: list[int]) -> tuple[list[int], list[int]]:
         """:meth:`before` and :meth:`docs_before` of many step positions at once."""
         last = len(self.before_step) - 1
-        at = [max(0, min(i, last)) for i in indices]
+        inside = min(indices, default=0) >= 0 and max(indices, default=0) <= last
+        at = indices if inside else [max(0, min(i, last)) for i in indices]
         return list(map(self.before_step.__getitem__, at)), list(map(self.docs_before_step.__getitem__, at))
 
     def source_steps(self, n_docs: int) -> list[int]:
@@ -83,7 +84,9 @@ class RunSources:
         return sorted(set(self.doc_steps[:n_docs]))
 
 
-def _context(step: Step) -> list[str]:
+def step_context(step: Step) -> list[str]:
+    """What a step was told besides documents: tool-call arguments and errors, its own error and, if it
+    is not a tool step, its own message."""
     out = [as_text(c.arguments, _ARGUMENTS_LIMIT) for c in step.tool_calls if c.arguments not in (None, "", {})]
     out += [c.error for c in step.tool_calls if c.error]
     if step.error:
@@ -134,8 +137,9 @@ def _value_text(value: Any, limit: int) -> str | tuple[Any, int] | None:
 
 def _build(run: Run) -> RunSources:
     """Walk the run once: the texts in the order they appeared, which step each came from, and how
-    many texts and documents each step could rely on. The texts are those of :func:`step_sources`
-    and :func:`_context`, collected inline (this walk is on every detection's path)."""
+    many texts and documents each step could rely on: per step its input, then the texts of
+    :func:`step_sources` (documents), then those of :func:`step_context`, here collected inline
+    (this walk is on every detection's path)."""
     texts: list[str | tuple[Any, int]] = []
     step_of: list[int] = []
     is_doc: list[bool] = []
@@ -245,4 +249,4 @@ def scanned_texts(step: Step) -> Iterator[tuple[str, str, str]]:
 
 
 __all__ = ["RunSources", "as_text", "is_source_step", "run_sources", "scanned_texts", "sources_before",
-           "step_sources"]
+           "step_context", "step_sources"]

@@ -8,6 +8,8 @@ threshold, are computed here once per run and shared.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
+from operator import attrgetter
 
 from mao.domain.models import Run, Step
 from mao.domain.security.grounding import GroundingReport, ProblemBound, check_against, problem_bound, problem_bounds
@@ -17,6 +19,8 @@ from mao.domain.security.run_text import RunSources, run_sources
 # least half of the claim's words, so sentences that cannot reach that are not compared at all.
 MIN_OVERLAP = 0.5
 MAX_CANDIDATES = 500
+_INDEX = attrgetter("index")
+_CONTENT = attrgetter("content")
 
 
 @dataclass(slots=True)
@@ -36,12 +40,12 @@ class StepGrounding:
     def __init__(self, sources: RunSources) -> None:
         self.sources = sources
         self._reports: dict[tuple[str, int], GroundingReport] = {}
-        limits, n_docs = sources.prefixes([s.index for s in sources.statements])
-        checked = [i for i, n in enumerate(n_docs) if n]  # a step with no document before it is not checked
-        self._steps = [sources.statements[i] for i in checked]
-        self._n_docs = [n_docs[i] for i in checked]
-        self._bounds = problem_bounds([s.content for s in self._steps], sources.sources, [limits[i] for i in checked],
-                                      self._n_docs, MIN_OVERLAP, MAX_CANDIDATES)
+        limits, n_docs = sources.prefixes(list(map(_INDEX, sources.statements)))
+        checked = list(map(bool, n_docs))  # a step with no document before it is not checked
+        self._steps = list(compress(sources.statements, checked))
+        self._n_docs = list(compress(n_docs, checked))
+        outputs, limits = list(map(_CONTENT, self._steps)), list(compress(limits, checked))
+        self._bounds = problem_bounds(outputs, sources.sources, limits, self._n_docs, MIN_OVERLAP, MAX_CANDIDATES)
 
     def statements(self, min_problems: int = 0, min_findings: int = 0) -> list[Statement]:
         """The steps with documents before them, in order, whose bounds reach both minimums."""
