@@ -7,6 +7,10 @@ years, proper names, quoted passages and citations (URLs, DOIs, ``[n]`` referenc
 best matches the claim carries a different number instead. Claims without checkable facts are
 judged by word overlap with their best source sentence and never called hallucinated on that alone.
 
+Callers that check many outputs against one set of sources (every step of a run) can first ask
+:func:`problem_bounds` how many facts each check could find wrong at most, from cheap exact tests,
+and skip the checks that cannot reach their threshold.
+
 Pure text processing, deterministic, no models.
 """
 
@@ -795,10 +799,11 @@ def problem_bound(output: str, sources: SourceSet, limit: int | None = None, min
     """Bounds on the counts :func:`check_against` (same arguments) can report for ``output``.
 
     Only cheap exact tests: quotes, URLs and DOIs count as possibly unsupported, ``[n]`` references
-    are judged by number, and numbers as possibly contradicted per :meth:`SourceSet.contradictable`.
-    Dates, names and numbers count as possibly unsupported unless a source before ``limit`` only
-    reports a count (which makes them unverifiable instead). A caller that needs more than a bound
-    allows can skip the check.
+    are judged by number. Dates, names and numbers count as possibly unsupported unless a source
+    before ``limit`` only reports a count (which makes them unverifiable instead); numbers count as
+    possibly contradicted per :meth:`SourceSet.contradictable` where that is their only way to fail,
+    per its cheap first test (:meth:`SourceSet.may_contradict`) otherwise. A caller that needs more
+    than a bound allows can skip the check.
     """
     n = len(sources) if limit is None else max(0, min(limit, len(sources)))
     return _bound(_sentences(output or ""), _may_cite(output or ""), sources, n, min_overlap, max_candidates,
@@ -843,7 +848,7 @@ def _citing(outputs: list[str]) -> set[int]:
     return found
 
 
-def _bound(claims: tuple[str, ...], may_cite: bool, sources: SourceSet, n: int, min_overlap: float,
+def _bound(claims: Sequence[str], may_cite: bool, sources: SourceSet, n: int, min_overlap: float,
            max_candidates: int | None, n_refs: int) -> ProblemBound:
     """:func:`problem_bound` of the claims of one output, checked against the first ``n`` sources."""
     if not claims:
