@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,22 +77,20 @@ def _span(m: re.Match[str] | None) -> tuple[int, int, str] | None:
     return None if m is None else (m.start(), m.end(), m.re.pattern)
 
 
-GATED: list[tuple[list[tuple[tuple[str, ...], re.Pattern[str]]], Callable[[str], re.Match[str] | None]]] = [
-    (clarification_failure._ASSUME, clarification_failure._assumption),
-    (conversation_reset._RESTART, conversation_reset._restart),
-    (history_loss._AMNESIA, history_loss._amnesia_marker),
+GATED: list[_text.GatedPatterns] = [
+    clarification_failure._ASSUME, conversation_reset._RESTART, history_loss._AMNESIA, termination_unaware._DONE,
 ]
 
 
-@pytest.mark.parametrize("patterns,gated", GATED, ids=["assume", "restart", "amnesia"])
-def test_needle_gated_markers_find_what_the_plain_patterns_find(patterns, gated) -> None:
-    plain = [p for _, p in patterns]
+@pytest.mark.parametrize("gated", GATED, ids=["assume", "restart", "amnesia", "done"])
+def test_needle_gated_markers_find_what_the_plain_patterns_find(gated: _text.GatedPatterns) -> None:
+    plain = gated.patterns
     for text in TEXTS:
-        assert _span(gated(text)) == _span(_text.any_marker(text, plain)), text
+        assert _span(gated.first_match(text)) == _span(_text.any_marker(text, plain)), text
 
 
 def test_completion_marker_is_the_plain_one_behind_the_trigger_words() -> None:
-    plain = [p for _, p in termination_unaware._DONE]
+    plain = termination_unaware._DONE.patterns
     for text in TEXTS:
         expected = (_text.any_marker(text, plain)
                     if text and _text.has_any(text, termination_unaware._DONE_TRIGGERS) else None)
@@ -103,7 +100,7 @@ def test_completion_marker_is_the_plain_one_behind_the_trigger_words() -> None:
 def test_every_self_approval_holds_an_approval_needle() -> None:
     for text in TEXTS:
         if role_violation._SELF_APPROVAL.search(text[: _text.MAX_CHARS]):
-            low = role_violation._fold(text)
+            low = _text.fold(text)
             assert any(n in low for n in role_violation._APPROVAL_NEEDLES), text
 
 
@@ -111,10 +108,10 @@ def test_texts_with_finds_every_text_that_holds_a_needle() -> None:
     rng = random.Random(7)
     for _ in range(200):
         texts = rng.sample(TEXTS, 12)
-        found = role_violation._texts_with(texts, role_violation._APPROVAL_NEEDLES)
+        found = _text.texts_with(texts, role_violation._APPROVAL_NEEDLES)
         for k, text in enumerate(texts):
-            assert (k in found) == any(n in role_violation._fold(text) for n in role_violation._APPROVAL_NEEDLES)
-        waits = coordination_deadlock._texts_with(texts, coordination_deadlock._WAIT_SCAN)
+            assert (k in found) == any(n in _text.fold(text) for n in role_violation._APPROVAL_NEEDLES)
+        waits = _text.texts_with(texts, coordination_deadlock._WAIT_SCAN)
         for k, text in enumerate(texts):
             if any(g in _text_extra.lower(text) for g in coordination_deadlock._WAIT_GATE):
                 assert k in waits, text
@@ -143,6 +140,19 @@ def test_empty_result_pre_test_never_misses_an_empty_result() -> None:
             assert retrieval_quality._maybe_empty(low), text
 
 
+def _plain_streaks(flags: list[bool], min_len: int, offset: int = 0) -> list[tuple[int, int]]:
+    """(start, end) of every maximal run of true flags at least ``min_len`` long, shifted by ``offset``."""
+    found, start = [], None
+    for k, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = k
+        elif not flag and start is not None:
+            if k - start >= min_len:
+                found.append((offset + start, offset + k))
+            start = None
+    return found
+
+
 @pytest.mark.parametrize("n_agents", [3, 300])
 def test_agent_runs_are_the_stretches_of_equal_agents(n_agents: int) -> None:
     rng = random.Random(n_agents)
@@ -151,15 +161,7 @@ def test_agent_runs_are_the_stretches_of_equal_agents(n_agents: int) -> None:
     for period in (1, 2, 3, 5):
         same = [agents[i] == agents[i - period] for i in range(period, len(agents))]
         for min_len in (1, 2, 4):
-            expected, start = [], None
-            for k, flag in enumerate([*same, False]):
-                if flag and start is None:
-                    start = k
-                elif not flag and start is not None:
-                    if k - start >= min_len:
-                        expected.append((period + start, period + k))
-                    start = None
-            assert list(runs(period, min_len)) == expected
+            assert list(runs(period, min_len)) == _plain_streaks(same, min_len, offset=period)
 
 
 def test_streaks_are_the_long_maximal_runs() -> None:
@@ -167,12 +169,4 @@ def test_streaks_are_the_long_maximal_runs() -> None:
     for _ in range(300):
         flags = [rng.random() < 0.7 for _ in range(rng.randrange(0, 40))]
         min_len = rng.randrange(1, 6)
-        expected, start = [], None
-        for k, flag in enumerate([*flags, False]):
-            if flag and start is None:
-                start = k
-            elif not flag and start is not None:
-                if k - start >= min_len:
-                    expected.append((start, k))
-                start = None
-        assert list(loop._streaks(0, len(flags), min_len, flags.__getitem__)) == expected
+        assert list(loop._streaks(0, len(flags), min_len, flags.__getitem__)) == _plain_streaks(flags, min_len)

@@ -93,14 +93,8 @@ def _plain_agent_mentions(low: str, agents: tuple[str, ...]) -> dict[str, int]:
 
 
 def _plain_specific_tokens(text: str, limit: int = 12) -> list[str]:
-    found: list[str] = []
-    for m in _text_extra._SPECIFIC.finditer(text[:_text_extra.MAX_CHARS]):
-        token = next(g for g in m.groups() if g).strip().rstrip(".,;:").lower()
-        if token and token not in found and not (token.isdigit() and len(token) == 1):
-            found.append(token)
-            if len(found) >= limit:
-                break
-    return found
+    """The tokens the full ``_SPECIFIC`` pattern finds: the reduced per-text patterns must find the same."""
+    return list(_text_extra._tokens_matched(_text_extra._SPECIFIC, text[:_text_extra.MAX_CHARS], limit))
 
 
 def _plain_failure_span(text: str) -> tuple[int, int] | None:
@@ -150,30 +144,35 @@ def test_substring_pattern_finds_exactly_the_texts_holding_a_needle() -> None:
 
 
 # (name, pattern found in the lower-cased text, pre-test that must hold whenever it is found)
-PRE_TESTS: list[tuple[str, Callable[[str, str], bool], Callable[[str, str], bool]]] = [
+PreTest = tuple[str, Callable[[str, str], bool], Callable[[str, str], bool]]
+
+
+def _needs_word(name: str, pattern: re.Pattern[str], words: frozenset[str]) -> PreTest:
+    """A pattern searched in the lower-cased text, gated on one of ``words`` being a whole word of it."""
+    return (name, lambda t, low: bool(pattern.search(low)), lambda t, low: _text_extra.any_word(t, words))
+
+
+def _needs_part(name: str, pattern: re.Pattern[str], parts: tuple[str, ...]) -> PreTest:
+    """A pattern searched in the lower-cased text, gated on one of ``parts`` occurring in it."""
+    return (name, lambda t, low: bool(pattern.search(low)), lambda t, low: any(p in low for p in parts))
+
+
+PRE_TESTS: list[PreTest] = [
     ("correction", lambda t, low: bool(ignored_input._CORRECTION.search(low)),
      lambda t, low: _text_extra.any_word(t, ignored_input._CORRECTION_WORDS)
      or any(p in low for p in ignored_input._CORRECTION_PARTS)),
     ("order", lambda t, low: ignored_input._imperative_anywhere(low),
      lambda t, low: _text_extra.any_word(t, ignored_input._ORDER_WORDS)),
-    ("pushback", lambda t, low: bool(ignored_input._PUSHBACK.search(low)),
-     lambda t, low: _text_extra.any_word(t, ignored_input._PUSHBACK_WORDS)),
-    ("pass claim", lambda t, low: bool(verification_incorrect._PASS.search(low)),
-     lambda t, low: _text_extra.any_word(t, verification_incorrect._PASS_WORDS)),
-    ("own failure", lambda t, low: bool(verification_incorrect._OWN_FAILURE.search(low)),
-     lambda t, low: any(p in low for p in verification_incorrect._OWN_FAILURE_PARTS)),
-    ("expected/got", lambda t, low: bool(verification_incorrect._EXPECTED.search(low)),
-     lambda t, low: "expected" in low),
-    ("intent", lambda t, low: bool(reasoning_action_mismatch._INTENT.search(low)),
-     lambda t, low: _text_extra.any_word(t, reasoning_action_mismatch._INTENT_WORDS)),
-    ("skipped check", lambda t, low: bool(verification_missing._SKIP.search(low)),
-     lambda t, low: _text_extra.any_word(t, verification_missing._SKIP_WORDS)),
-    ("figure answer", lambda t, low: bool(verification_missing._FIGURE_ANSWER.search(low)),
-     lambda t, low: "final answer" in low),
+    _needs_word("pushback", ignored_input._PUSHBACK, ignored_input._PUSHBACK_WORDS),
+    _needs_word("pass claim", verification_incorrect._PASS, verification_incorrect._PASS_WORDS),
+    _needs_part("own failure", verification_incorrect._OWN_FAILURE, verification_incorrect._OWN_FAILURE_PARTS),
+    _needs_part("expected/got", verification_incorrect._EXPECTED, ("expected",)),
+    _needs_word("intent", reasoning_action_mismatch._INTENT, reasoning_action_mismatch._INTENT_WORDS),
+    _needs_word("skipped check", verification_missing._SKIP, verification_missing._SKIP_WORDS),
+    _needs_part("figure answer", verification_missing._FIGURE_ANSWER, ("final answer",)),
     ("topic switch", lambda t, low: bool(task_derailment._SWITCH.search(t[:_text.MAX_CHARS])),
      lambda t, low: task_derailment._may_switch(t)),
-    ("zero counts", lambda t, low: bool(_text_extra._ZERO_COUNT.search(low)),
-     lambda t, low: any(p in low for p in _text_extra._ZERO_COUNT_PARTS)),
+    _needs_part("zero counts", _text_extra._ZERO_COUNT, _text_extra._ZERO_COUNT_PARTS),
 ]
 
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from itertools import accumulate, compress, count
+from operator import not_
 
 from mao.domain.models import Evidence, Step
 
@@ -217,6 +220,101 @@ def any_marker(text: str, patterns: Iterable[re.Pattern[str]]) -> re.Match[str] 
         if match:
             return match
     return None
+
+
+def word_hits(texts: Iterable[str], triggers: frozenset[str]) -> Iterator[int]:
+    """Positions (in ``texts``) of the texts that share a word with ``triggers``, lazily.
+
+    ``has_any`` over a sequence of texts with the per-text work in C: a detector skips every step that
+    holds none of the words its patterns need before looking at it.
+    """
+    return compress(count(), map(not_, map(triggers.isdisjoint, map(word_set, texts))))
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased the way a case-insensitive pattern compares it, character for character.
+
+    A case-insensitive pattern also matches "\u0130" and "\u0131" as "i" and "\u017f" as "s": replacing
+    those before lower-casing keeps a needle test exact for any text (``str.lower`` alone would miss such
+    a match), and keeps the length ("\u0130" alone lower-cases to two characters), so a position in the
+    result is a position in ``text``.
+    """
+    if text.isascii():
+        return text.lower()
+    return text.replace("\u0130", "i").replace("\u0131", "i").replace("\u017f", "s").lower()
+
+
+def folded(text: str) -> str:
+    """``fold`` of the capped text (the memoised ``lower`` when the text is ASCII, where the two agree)."""
+    return lower(text) if text.isascii() else fold(text[:MAX_CHARS])
+
+
+_SEP = "\x00"  # joins texts for one scan; no needle contains it, so none is found across two texts
+
+
+def texts_with(texts: list[str], needles: Iterable[str]) -> set[int]:
+    """Indices of the texts whose ``fold`` contains one of ``needles``.
+
+    One scan of the joined texts per needle instead of a test per text and needle. Exact for the needles
+    of a case-insensitive pattern; for ASCII needles also a superset of the texts whose ``str.lower``
+    holds one (folding differs from lower-casing only where "\u0130", "\u0131" or "\u017f" becomes a
+    plain ASCII letter, which can add occurrences but never remove one), to be tested exactly after.
+    """
+    blob = fold(_SEP.join(texts))
+    present = [n for n in needles if n in blob]
+    if not present:
+        return set()
+    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    hits: set[int] = set()
+    for needle in present:
+        at = blob.find(needle)
+        while at != -1:
+            k = bisect_right(starts, at) - 1
+            hits.add(k)
+            at = blob.find(needle, starts[k + 1])  # the rest of this text is known to hold it
+    return hits
+
+
+# A case-insensitive pattern with its needs: for each group of needles, one of them (folded) is part of
+# every match of the pattern.
+Needs = tuple[tuple[str, ...], ...]
+
+
+class GatedPatterns:
+    """Case-insensitive patterns tried in order, each only on a text that holds its needs.
+
+    ``first_match`` finds exactly what ``any_marker`` finds with the plain patterns: a pattern whose needs
+    the folded text does not hold cannot match it, and the needles of all patterns are looked up once.
+    """
+
+    __slots__ = ("needles", "rules")
+
+    def __init__(self, rules: Iterable[tuple[Needs, str]]) -> None:
+        self.rules: list[tuple[Needs, re.Pattern[str]]] = [
+            (needs, re.compile(pattern, re.IGNORECASE)) for needs, pattern in rules]
+        self.needles = tuple(dict.fromkeys(n for needs, _ in self.rules for group in needs for n in group))
+
+    @property
+    def patterns(self) -> list[re.Pattern[str]]:
+        """The compiled patterns, in order, without their needs."""
+        return [pattern for _, pattern in self.rules]
+
+    def first_match(self, text: str) -> re.Match[str] | None:
+        """``any_marker(text, self.patterns)``, skipping the patterns whose needs the text does not hold."""
+        low = folded(text)
+        present = set(compress(self.needles, map(low.__contains__, self.needles)))
+        if not present:
+            return None
+        head = text[:MAX_CHARS]
+        for needs, pattern in self.rules:
+            for group in needs:
+                if present.isdisjoint(group):
+                    break
+            else:
+                m = pattern.search(head)
+                if m:
+                    return m
+        return None
 
 
 def evidence(step: Step, quote: str | None = None, note: str | None = None) -> Evidence:

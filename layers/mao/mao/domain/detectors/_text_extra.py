@@ -415,11 +415,14 @@ def specific_tokens(text: str, limit: int = 12) -> list[str]:
 @lru_cache(maxsize=_CACHE)
 def _specific_tokens(text: str, limit: int) -> tuple[str, ...]:
     """``specific_tokens`` once per distinct text (a tuple, so the cached value cannot be changed)."""
-    found: list[str] = []
     head = text[:MAX_CHARS]
     pattern = _specific_pattern(head)
-    if pattern is None:
-        return ()
+    return () if pattern is None else _tokens_matched(pattern, head, limit)
+
+
+def _tokens_matched(pattern: re.Pattern[str], head: str, limit: int) -> tuple[str, ...]:
+    """The first ``limit`` distinct tokens ``pattern`` (``_SPECIFIC`` or a reduction of it) finds in ``head``."""
+    found: list[str] = []
     for m in pattern.finditer(head):
         token = next(g for g in m.groups() if g)
         token = token.strip().rstrip(".,;:").lower()

@@ -13,10 +13,9 @@ An agent that states an assumption and asks for confirmation in the same message
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import accumulate, chain, compress
-from operator import attrgetter, not_
+from itertools import chain
+from operator import attrgetter
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -35,30 +34,28 @@ SPEC = DetectorSpec(
 )
 
 # (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
-# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
-_ASSUME: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
-    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
-        ((("assume", "guess"),),
-         r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b"),
-        ((("assuming ",),), r"\bassuming (?:that |the |you |it |this |a |an )"),
-        ((("since ",), ("specif", "say", "mention", "provide", "include", "state")),
-         r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
-         r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
-         r"include|included|state|stated)"),
-        ((("specified", "provided", "given", "stated"),),
-         r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
-         r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b"),
-        ((("without ",), ("details", "information", "context", "specifics")),
-         r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
-         r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b"),
-        ((("in the absence of",), ("details", "information", "instructions", "specifics")),
-         r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b"),
-        ((("pick", "choose", "chose", "go with", "went with"), ("default", "guess")),
-         r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
-         r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)"),
-        ((("unclear ",),), r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b"),
-    )
-]
+# (case-folded, see ``_text.fold``), so the pattern only runs on a message that holds them
+_ASSUME = _text.GatedPatterns((
+    ((("assume", "guess"),),
+     r"(?<!\bif )\b(?:i'?ll|i will|i'?m going to|let me|we'?ll|i|we) (?:just |simply )?(?:assume|guess)\b"),
+    ((("assuming ",),), r"\bassuming (?:that |the |you |it |this |a |an )"),
+    ((("since ",), ("specif", "say", "mention", "provide", "include", "state")),
+     r"\bsince (?:you|the user|it|the (?:task|request|ticket|brief)) (?:didn'?t|did not|doesn'?t|does not|"
+     r"wasn'?t|was not|hasn'?t|has not|haven'?t) (?:specify|specified|say|mention|mentioned|provide|provided|"
+     r"include|included|state|stated)"),
+    ((("specified", "provided", "given", "stated"),),
+     r"\b(?:was|were|is|are|wasn'?t|isn'?t) (?:not )?(?:specified|provided|given|stated)\b[^.?!]{0,40}"
+     r"\b(?:so|i'?ll|i will|i'?m going to|let me|we'?ll|i went with|i chose|i picked|defaulting)\b"),
+    ((("without ",), ("details", "information", "context", "specifics")),
+     r"\bwithout (?:more|further|additional|any) (?:details|information|context|specifics)\b[^.?!]{0,40}"
+     r"\b(?:i'?ll|i will|i'?m going to|let me|we'?ll)\b"),
+    ((("in the absence of",), ("details", "information", "instructions", "specifics")),
+     r"\bin the absence of (?:any |more |further )?(?:details|information|instructions|specifics)\b"),
+    ((("pick", "choose", "chose", "go with", "went with"), ("default", "guess")),
+     r"\b(?:i'?ll|i will|i) (?:pick|choose|chose|picked|go with|went with) (?:a |an |the )?"
+     r"(?:reasonable |sensible |arbitrary |random )?(?:default|guess)"),
+    ((("unclear ",),), r"\bunclear (?:what|which|whether|if)\b[^.?!]{0,60}\b(?:so|i'?ll|i will|let me|we'?ll)\b"),
+))
 _ASKS = re.compile(r"(?i)\b(?:could you|can you|would you|do you|did you|should i|shall i|which|what|please "
                    r"confirm|is (?:that|this|it)|are you)\b[^?]{0,200}\?")
 _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\byour[_-](?:api[_-]?key|token|"
@@ -66,12 +63,6 @@ _PLACEHOLDER = re.compile(r"(?i)<\s*(?:your|insert|enter|replace)[^>]{0,40}>|\by
                           r"\b(?:todo|tbd|fixme|placeholder|xxx+|lorem ipsum)\b|"
                           r"\b(?:example\.com|foo@bar\.com|john\.doe@|test@test\.com|123-45-6789|555-0100)")
 
-
-_ASSUME_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _ASSUME for group in needs for n in group))
-
-# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
-# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 _ASSUME_TRIGGERS = frozenset([
     "assume", "assuming", "guess", "specify", "specified", "mention", "mentioned", "provide",
@@ -84,7 +75,6 @@ _ASSUME_TRIGGERS = frozenset([
 _PLACEHOLDER_HINTS = ("<", "[", "your", "todo", "tbd", "fixme", "placeholder", "xxx", "lorem", "example.com",
                       "foo@", "john.doe", "test@", "123-45", "555-01")
 _HINT = re.compile("|".join(map(re.escape, _PLACEHOLDER_HINTS)))  # one scan instead of one `in` per hint
-_SEP = "\x00"  # joins the arguments of a run; no hint contains it, so no hint is found across two calls
 
 _CONTENT = attrgetter("content")
 _TOOL_CALLS = attrgetter("tool_calls")
@@ -106,35 +96,12 @@ def _det(step: Step, signal: str, what: str, quote: str, confidence: float) -> D
     )
 
 
-def _folded(text: str) -> str:
-    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
-    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
-
-
-def _assumption(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
-    low = _folded(text)
-    present = set(compress(_ASSUME_NEEDLES, map(low.__contains__, _ASSUME_NEEDLES)))
-    if not present:
-        return None
-    head = text[: _text.MAX_CHARS]
-    for needs, pattern in _ASSUME:
-        for group in needs:
-            if present.isdisjoint(group):
-                break
-        else:
-            m = pattern.search(head)
-            if m:
-                return m
-    return None
-
-
 def _assumed(step: Step) -> Detection | None:
     """The step's message fills in missing input itself without asking."""
     text = step.content
     if not (text and _text.has_any(text, _ASSUME_TRIGGERS)):
         return None
-    m = _assumption(text)
+    m = _ASSUME.first_match(text)
     if m and not _asks(text):
         return _det(step, "assumed_missing_input",
                     f"filled in missing input itself (\"{_text.truncate(m.group(0), 80)}\")",
@@ -157,8 +124,7 @@ def _placeholder_call(step: Step) -> Detection | None:
 
 def _trigger_steps(steps: list[Step]) -> set[int]:
     """Indices of the steps whose message holds a trigger word (the word-set test of ``_assumed``, in C)."""
-    disjoint = map(_ASSUME_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps)))
-    return set(compress(range(len(steps)), map(not_, disjoint)))
+    return set(_text.word_hits(map(_CONTENT, steps), _ASSUME_TRIGGERS))
 
 
 def _hinted_steps(steps: list[Step]) -> set[int]:
@@ -166,27 +132,14 @@ def _hinted_steps(steps: list[Step]) -> set[int]:
 
     One scan of all arguments of the run per hint instead of one per call and hint. Every argument is
     rendered with ``repr``: the repr of a string argument holds every hint the string holds (it only adds
-    quotes and escapes, and no hint contains a quote or backslash), so this is a superset of the steps
-    ``_placeholder_call`` can flag; each is then checked exactly. "\u0130" is replaced before lower-casing
-    (which would make it two characters) so that positions stay those of the arguments.
+    quotes and escapes, and no hint contains a quote or backslash), and ``texts_with`` finds a superset of
+    the texts whose lower-cased form holds one, so this is a superset of the steps ``_placeholder_call``
+    can flag; each is then checked exactly.
     """
     calls_of = list(map(_TOOL_CALLS, steps))
     texts = list(map(repr, map(_ARGUMENTS, chain.from_iterable(calls_of))))
-    blob = _SEP.join(texts)
-    blob = blob.lower() if blob.isascii() else blob.replace("\u0130", "i").lower()
-    present = [hint for hint in _PLACEHOLDER_HINTS if hint in blob]
-    if not present:
-        return set()
     owners = [pos for pos, calls in enumerate(calls_of) for _ in calls]
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
-    hinted: set[int] = set()
-    for hint in present:
-        at = blob.find(hint)
-        while at != -1:
-            k = bisect_right(starts, at) - 1
-            hinted.add(owners[k])
-            at = blob.find(hint, starts[k + 1])
-    return hinted
+    return {owners[k] for k in _text.texts_with(texts, _PLACEHOLDER_HINTS)}
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:

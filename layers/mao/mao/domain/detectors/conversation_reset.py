@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from itertools import compress, count
-from operator import attrgetter, not_
+from operator import attrgetter
 from typing import Any
 
 from mao.domain.detectors import _text
@@ -39,20 +39,17 @@ SPEC = DetectorSpec(
 )
 
 # (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
-# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
-_RESTART: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
-    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
-        ((("start", "begin"), ("over", "again", "afresh", "anew", "scratch", "from the")),
-         r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
-         r"from scratch|from the (?:beginning|top))\b"),
-        ((("start",), ("over", "fresh", "scratch")), r"\b(?:starting|start) (?:over|fresh|from scratch)\b"),
-        ((("restart",), ("task", "conversation", "process", "discussion", "session")),
-         r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b"),
-        ((("started", "begins"), ("conversation", "session", "chat")),
-         r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b"),
-    )
-]
-_RESTART_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _RESTART for group in needs for n in group))
+# (case-folded, see ``_text.fold``), so the pattern only runs on a message that holds them
+_RESTART = _text.GatedPatterns((
+    ((("start", "begin"), ("over", "again", "afresh", "anew", "scratch", "from the")),
+     r"\b(?:let'?s|let us|we(?:'ll| will| should)|i(?:'ll| will)) (?:start|begin) (?:over|again|afresh|anew|"
+     r"from scratch|from the (?:beginning|top))\b"),
+    ((("start",), ("over", "fresh", "scratch")), r"\b(?:starting|start) (?:over|fresh|from scratch)\b"),
+    ((("restart",), ("task", "conversation", "process", "discussion", "session")),
+     r"\brestart(?:ing)? (?:the |this |our )?(?:task|conversation|process|discussion|session)\b"),
+    ((("started", "begins"), ("conversation", "session", "chat")),
+     r"\b(?:new|fresh) (?:conversation|session|chat) (?:started|begins)\b"),
+))
 _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|greetings|welcome)\b[^.?!\n]{0,40}[.!,]?\s*"
                        r"(?:i'?m\b[^.?!]{0,60}[.!]\s*)?"
                        r"(?:how (?:can|may) i (?:help|assist)|what can i (?:help|do for) you|"
@@ -62,11 +59,6 @@ _GREETING = re.compile(r"(?i)^\W*(?:hi|hello|hey|greetings|welcome)\b[^.?!\n]{0,
 # keys whose emptying is progress, not a reset: work queues drain, retry counters restart
 _WORK_QUEUE = re.compile(r"(?i)pending|queue|todo|to_do|remaining|backlog|inbox|outbox|retr|attempt|error|"
                          r"warning|buffer|tmp|temp|scratch|current|next")
-
-
-# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
-# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 
 _RESTART_TRIGGERS = frozenset([
     "start", "begin", "starting", "restart", "restarting", "over", "scratch", "fresh", "new",
@@ -106,29 +98,6 @@ def _det(step: Step, signal: str, confidence: float, what: str, quote: str | Non
     )
 
 
-def _folded(text: str) -> str:
-    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
-    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
-
-
-def _restart(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
-    low = _folded(text)
-    present = set(compress(_RESTART_NEEDLES, map(low.__contains__, _RESTART_NEEDLES)))
-    if not present:
-        return None
-    head = text[: _text.MAX_CHARS]
-    for needs, pattern in _RESTART:
-        for group in needs:
-            if present.isdisjoint(group):
-                break
-        else:
-            m = pattern.search(head)
-            if m:
-                return m
-    return None
-
-
 def _substantive(step: Step) -> bool:
     """A step that counts: an agent's (not the user's) non-blank message."""
     return not _text.is_user(step) and bool(step.content.strip())
@@ -158,8 +127,7 @@ def _watched(steps: list[Step], start: int, task_words: frozenset[str]) -> list[
     """Positions from ``start`` on whose message shares a word with the restart or greeting triggers or the
     task: the others can neither restart, greet (no trigger word) nor restate the task (no task word)."""
     gate = _WATCH_TRIGGERS | task_words
-    disjoint = map(gate.isdisjoint, map(_text.word_set, map(_CONTENT, steps[start:])))
-    return [start + k for k in compress(count(), map(not_, disjoint))]
+    return [start + k for k in _text.word_hits(map(_CONTENT, steps[start:]), gate)]
 
 
 def _text_reset(step: Step, opening: list[tuple[int, Step]], task_words: frozenset[str],
@@ -168,7 +136,7 @@ def _text_reset(step: Step, opening: list[tuple[int, Step]], task_words: frozens
     if not _substantive(step):
         return None
     text = step.content
-    m = _restart(text) if _text.has_any(text, _RESTART_TRIGGERS) else None
+    m = _RESTART.first_match(text) if _text.has_any(text, _RESTART_TRIGGERS) else None
     if m:
         return _det(step, "explicit_restart", 0.8, "started the work over", _text.excerpt(text, m.start(), m.end()))
     m = _GREETING.match(text[:400]) if _text.has_any(text, _GREETING_TRIGGERS) else None

@@ -15,11 +15,10 @@ Reported:
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import accumulate
 from operator import attrgetter
 
+from mao.domain.detectors import _text
 from mao.domain.detectors import _text_extra as tx
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run, Step
@@ -58,7 +57,6 @@ _REQUEST = re.compile(
 _YOU = re.compile(r"\b(?:you|your)\b")
 
 
-_SEP = "\x00"  # joins the texts of a run; no gate word contains it, so none is found across two texts
 _AGENT = attrgetter("agent")
 _CONTENT = attrgetter("content")
 
@@ -74,26 +72,6 @@ def _speaking(steps: list[Step]) -> list[Step]:
     the agent-name test made once per distinct agent)."""
     users = {a for a in set(map(_AGENT, steps)) if tx.is_user_step(Step(index=0, agent=a, content="", ref=""))}
     return [s for s in steps if s.kind not in _TOOL_KINDS and s.role not in _SILENT_ROLES and s.agent not in users]
-
-
-def _texts_with(texts: list[str], needles: tuple[str, ...]) -> set[int]:
-    """Indices of the texts whose lower-cased form contains one of ``needles`` (a superset: the
-    ``str.lower`` test is then made exactly). One scan of the joined texts per needle instead of a
-    test per text and needle; "\u0130" is replaced first so that positions stay those of the texts."""
-    blob = _SEP.join(texts)
-    blob = blob.lower() if blob.isascii() else blob.replace("\u0130", "i").lower()
-    present = [n for n in needles if n in blob]
-    if not present:
-        return set()
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
-    hits: set[int] = set()
-    for needle in present:
-        at = blob.find(needle)
-        while at != -1:
-            k = bisect_right(starts, at) - 1
-            hits.add(k)
-            at = blob.find(needle, starts[k + 1])
-    return hits
 
 
 def _wait_targets(step: Step, agents: list[str], last_other: str | None) -> tuple[list[str], str] | None:
@@ -137,9 +115,10 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
     cycle_reported = False
     stall_reported = False
     # Only a message holding a gate word can wait; every other speaking step delivers. The walk jumps
-    # from one such message to the next and replays the deliveries in between.
+    # from one such message to the next (``texts_with`` finds a superset of them: ``_wait_targets`` tests
+    # each exactly) and replays the deliveries in between.
     prev = -1
-    for k in sorted(_texts_with(list(map(_CONTENT, speaking)), _WAIT_SCAN)):
+    for k in sorted(_text.texts_with(list(map(_CONTENT, speaking)), _WAIT_SCAN)):
         if k - prev > 1:
             if waits:
                 for between in speaking[prev + 1:k]:

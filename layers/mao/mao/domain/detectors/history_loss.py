@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from itertools import compress, count, repeat
-from operator import attrgetter, contains, not_
+from itertools import compress, repeat
+from operator import attrgetter, contains
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -37,35 +37,29 @@ SPEC = DetectorSpec(
 )
 
 # (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
-# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
+# (case-folded, see ``_text.fold``), so the pattern only runs on a message that holds them
 _NOT = ("n't", "not", "dont", "cant")  # every negation the patterns accept contains one of these
-_AMNESIA: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
-    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
-        ((_NOT, ("previous", "prior", "earlier", "past"),
-          ("message", "conversation", "context", "discussion", "turn", "step", "work")),
-         r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
-         r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
-         r"context|discussion|turns?|steps?|work)"),
-        ((("remind me", "tell me again", "repeat"),),
-         r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b"),
-        ((("what ",), ("task", "question", "request", "goal"), ("?",)),
-         r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?"),
-        ((("conversation",), ("start", "beginning")),
-         r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b"),
-        ((("discussed", "talked about", "covered", "decided on", "agreed on"), ("haven", "have not")),
-         r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b"),
-        ((("context", "conversation", "history"), ("previous", "prior", "earlier")),
-         r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b"),
-        ((("what would you like ",),), r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b"),
-        ((("please ",), ("task", "request", "question", "requirements")),
-         r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b"),
-        ((("recall", "remember"), _NOT), r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b"),
-    )
-]
-_AMNESIA_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _AMNESIA for group in needs for n in group))
-# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
-# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+_AMNESIA = _text.GatedPatterns((
+    ((_NOT, ("previous", "prior", "earlier", "past"),
+      ("message", "conversation", "context", "discussion", "turn", "step", "work")),
+     r"\b(?:i|we) (?:don'?t|do not|can'?t|cannot) (?:have|see|find|access|recall|remember) (?:any )?"
+     r"(?:access to )?(?:the |our |any )?(?:previous|prior|earlier|past) (?:messages?|conversations?|"
+     r"context|discussion|turns?|steps?|work)"),
+    ((("remind me", "tell me again", "repeat"),),
+     r"\b(?:could|can|would) you (?:please )?(?:remind me|tell me again|repeat) (?:what|of|the)\b"),
+    ((("what ",), ("task", "question", "request", "goal"), ("?",)),
+     r"\bwhat (?:was|is|were) (?:the|your|our) (?:original |initial )?(?:task|question|request|goal)\b\s*\?"),
+    ((("conversation",), ("start", "beginning")),
+     r"\b(?:since|as) (?:this is|we are at) the (?:start|beginning) of (?:our|the|this) conversation\b"),
+    ((("discussed", "talked about", "covered", "decided on", "agreed on"), ("haven", "have not")),
+     r"\bwe (?:haven'?t|have not) (?:yet )?(?:discussed|talked about|covered|decided on|agreed on)\b"),
+    ((("context", "conversation", "history"), ("previous", "prior", "earlier")),
+     r"\b(?:there is|there's|i have) no (?:previous|prior|earlier) (?:context|conversation|history)\b"),
+    ((("what would you like ",),), r"\bwhat would you like (?:me|us) to (?:do|work on|help with)\b"),
+    ((("please ",), ("task", "request", "question", "requirements")),
+     r"\bplease (?:provide|share|tell me) (?:the|your) (?:task|request|question|requirements)\b"),
+    ((("recall", "remember"), _NOT), r"\bi (?:don'?t|do not) (?:recall|remember) (?:any|what|that|the)\b"),
+))
 # words one of the amnesia patterns needs: the regexes only run on steps that contain one
 _AMNESIA_TRIGGERS = frozenset([
     "previous", "prior", "earlier", "past", "remind", "repeat", "original", "initial", "beginning",
@@ -83,29 +77,6 @@ _QUESTION = re.compile(r"[^.!?\n]{8,300}\?")
 
 _CONTENT = attrgetter("content")
 _MAX_AMNESIA = 3  # statements reported
-
-
-def _folded(text: str) -> str:
-    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
-    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
-
-
-def _amnesia_marker(text: str) -> re.Match[str] | None:
-    """``any_marker(text, patterns)`` that skips the patterns whose needs the text does not hold."""
-    low = _folded(text)
-    present = set(compress(_AMNESIA_NEEDLES, map(low.__contains__, _AMNESIA_NEEDLES)))
-    if not present:
-        return None
-    head = text[: _text.MAX_CHARS]
-    for needs, pattern in _AMNESIA:
-        for group in needs:
-            if present.isdisjoint(group):
-                break
-        else:
-            m = pattern.search(head)
-            if m:
-                return m
-    return None
 
 
 def _after_prior(steps: list[Step], min_prior: int) -> int | None:
@@ -128,13 +99,12 @@ def _amnesia(run: Run, min_prior: int) -> list[tuple[Step, re.Match[str]]]:
     if start is None:
         return []
     # a statement needs a trigger word: one set test per step, in C, before any pattern runs
-    disjoint = map(_AMNESIA_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps[start:])))
     hits = []
-    for k in compress(count(), map(not_, disjoint)):
+    for k in _text.word_hits(map(_CONTENT, steps[start:]), _AMNESIA_TRIGGERS):
         step = steps[start + k]
         if _text.is_user(step):
             continue
-        m = _amnesia_marker(step.content)
+        m = _AMNESIA.first_match(step.content)
         if m:
             hits.append((step, m))
             if len(hits) >= _MAX_AMNESIA:

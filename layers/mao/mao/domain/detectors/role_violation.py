@@ -17,9 +17,8 @@ Quoting a few lines of code in a review, or a single-agent run, is not a violati
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import accumulate, compress, count, repeat
+from itertools import compress, count, repeat
 from operator import attrgetter, contains
 
 from mao.domain.detectors import _text
@@ -59,9 +58,6 @@ _TURN_ROLE_NAMES = frozenset({"reviewer", "critic", "planner", "coder", "tester"
 _APPROVAL_TRIGGERS = frozenset(["approve", "approved", "lgtm", "looks", "ready", "review", "needed"])
 # every match of _SELF_APPROVAL contains one of these (lower-cased): a cheaper test than the trigger words
 _APPROVAL_NEEDLES = ("approve", "lgtm", "looks good to me", "ready to merge", "review")
-# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
-# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _NOT_AGENTS = ("user", "human", "system")
 
 
@@ -94,36 +90,6 @@ def _detection(kind: str, step: Step, explanation: str, confidence: float, quote
 _CONTENT = attrgetter("content")
 _AGENT = attrgetter("agent")
 _TOOL_CALLS = attrgetter("tool_calls")
-_SEP = "\x00"  # joins the texts of a run; no needle contains it, so none is found across two texts
-
-
-def _fold(text: str) -> str:
-    """``text`` lower-cased the way a case-insensitive pattern compares ASCII letters (see ``_FOLD``).
-
-    Same length as ``text`` ("\u0130" is replaced before lower-casing, which would make it two characters),
-    so a position in the result is a position in ``text``.
-    """
-    if text.isascii():
-        return text.lower()
-    return text.replace("\u0130", "i").lower().translate(_FOLD)
-
-
-def _texts_with(texts: list[str], needles: tuple[str, ...]) -> set[int]:
-    """Indices of the texts whose folded form contains one of ``needles``: one scan of the joined texts
-    per needle instead of a test per text and needle."""
-    blob = _fold(_SEP.join(texts))
-    present = [n for n in needles if n in blob]
-    if not present:
-        return set()
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
-    hits: set[int] = set()
-    for needle in present:
-        at = blob.find(needle)
-        while at != -1:
-            k = bisect_right(starts, at) - 1
-            hits.add(k)
-            at = blob.find(needle, starts[k + 1])
-    return hits
 
 
 def _candidates(steps: list[Step], agents: list[str], roles: dict[str, str | None], min_lines: int) -> list[int]:
@@ -145,7 +111,7 @@ def _candidates(steps: list[Step], agents: list[str], roles: dict[str, str | Non
     if "reviewer" in present and present & {"coder", "writer"}:
         makers = {a for a, r in roles.items() if r in ("coder", "writer")}
         by_makers = list(compress(count(), map(makers.__contains__, agents)))
-        for k in _texts_with([texts[pos] for pos in by_makers], _APPROVAL_NEEDLES):
+        for k in _text.texts_with([texts[pos] for pos in by_makers], _APPROVAL_NEEDLES):
             if _text.has_any(texts[by_makers[k]], _APPROVAL_TRIGGERS):
                 found.add(by_makers[k])
     return sorted(found)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Mapping
-from itertools import compress, count
-from operator import attrgetter, not_
+from operator import attrgetter
 
 from mao.domain.detectors import _text
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
@@ -37,23 +36,20 @@ SPEC = DetectorSpec(
 )
 
 # (needs, pattern): every match of the pattern contains, for each group of ``needs``, one of its words
-# (case-folded, see ``_FOLD``), so the pattern only runs on a message that holds them
-_DONE: list[tuple[tuple[tuple[str, ...], ...], re.Pattern[str]]] = [
-    (needs, re.compile(p, re.IGNORECASE)) for needs, p in (
-        ((("terminate",),), r"\bTERMINATE\b"),
-        ((("task ",), ("complete", "done", "finished", "accomplished")),
-         r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b"),
-        ((("final answer",),), r"\bfinal answer\s*[:\uff1a]"),
-        ((("done",), ("we are", "we're", "i am", "i'm")), r"\b(?:we are|we're|i am|i'm) (?:all )?done\b"),
-        ((("achieved", "reached", "met"), ("goal", "objective")),
-         r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b"),
-        ((("no further ",), ("needed", "required")),
-         r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b"),
-        ((("completes", "concludes"), ("task", "work")),
-         r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b"),
-    )
-]
-_DONE_NEEDLES = tuple(dict.fromkeys(n for needs, _ in _DONE for group in needs for n in group))
+# (case-folded, see ``_text.fold``), so the pattern only runs on a message that holds them
+_DONE = _text.GatedPatterns((
+    ((("terminate",),), r"\bTERMINATE\b"),
+    ((("task ",), ("complete", "done", "finished", "accomplished")),
+     r"\b(?:the )?task (?:is |has been )?(?:now )?(?:complete|completed|done|finished|accomplished)\b"),
+    ((("final answer",),), r"\bfinal answer\s*[:\uff1a]"),
+    ((("done",), ("we are", "we're", "i am", "i'm")), r"\b(?:we are|we're|i am|i'm) (?:all )?done\b"),
+    ((("achieved", "reached", "met"), ("goal", "objective")),
+     r"\b(?:goal|objective) (?:has been |is )?(?:achieved|reached|met)\b"),
+    ((("no further ",), ("needed", "required")),
+     r"\bno further (?:action|steps|changes|work) (?:is |are )?(?:needed|required)\b"),
+    ((("completes", "concludes"), ("task", "work")),
+     r"\b(?:this|that) (?:completes|concludes) (?:the|our) (?:task|work)\b"),
+))
 _CONTEST = re.compile(r"(?i)\b(?:not (?:yet )?(?:done|complete|correct|finished)|incorrect|wrong|bug|fail|"
                       r"error|missing|issue|problem|however|but\b|still|wait|actually|revis|redo|mistake)")
 _CLOSING = re.compile(r"(?i)^\W*(?:thanks?|thank you|great|ok(?:ay)?|agreed|confirmed|approved|done|"
@@ -64,9 +60,6 @@ _LIMIT = re.compile(r"(?i)\b(?:max(?:imum)?[ _-]?(?:number of )?(?:turns?|rounds
                     r"\b(?:reached|exceeded|hit)\b|GraphRecursionError|max_turns_exceeded")
 
 
-# Case-insensitive patterns also match "\u0130" and "\u0131" as "i" and "\u017f" as "s": folding those before
-# lower-casing keeps a needle test exact for any text (str.lower alone would miss such a match).
-_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _CONTENT = attrgetter("content")
 
 _DONE_TRIGGERS = frozenset([
@@ -82,37 +75,18 @@ def _substantive(step: Step, min_tokens: int) -> bool:
     return not (size < 3 * min_tokens and _CLOSING.match(text))
 
 
-def _folded(text: str) -> str:
-    """The capped text lower-cased the way a case-insensitive pattern compares it (see ``_FOLD``)."""
-    return _text.lower(text) if text.isascii() else text[: _text.MAX_CHARS].translate(_FOLD).lower()
-
-
 def _completion(text: str) -> re.Match[str] | None:
     """Where the message declares the task complete: ``any_marker`` over the completion patterns, trying
     only those whose needs the text holds, behind the trigger-word gate."""
     if not text or not _text.has_any(text, _DONE_TRIGGERS):
         return None
-    low = _folded(text)
-    present = set(compress(_DONE_NEEDLES, map(low.__contains__, _DONE_NEEDLES)))
-    if not present:
-        return None
-    head = text[: _text.MAX_CHARS]
-    for needs, pattern in _DONE:
-        for group in needs:
-            if present.isdisjoint(group):
-                break
-        else:
-            m = pattern.search(head)
-            if m:
-                return m
-    return None
+    return _DONE.first_match(text)
 
 
 def _claims(steps: list[Step]) -> list[int]:
     """Positions of the agent steps that declare the task complete, in order."""
     # a claim needs a trigger word: one set test per step, in C, before any pattern runs
-    disjoint = map(_DONE_TRIGGERS.isdisjoint, map(_text.word_set, map(_CONTENT, steps)))
-    return [pos for pos in compress(count(), map(not_, disjoint))
+    return [pos for pos in _text.word_hits(map(_CONTENT, steps), _DONE_TRIGGERS)
             if not _text.is_user(steps[pos]) and _completion(steps[pos].content)]
 
 
