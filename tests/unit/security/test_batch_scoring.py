@@ -6,7 +6,6 @@ import base64
 import codecs
 import json
 import random
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ from mao.domain.security.features import hashed
 from mao.domain.security.injection import check, scores_many
 from mao.domain.security.injection_model import load, sigmoid
 from mao.domain.security.normalize import normalize, normalize_many
+from tests.conftest import datasets_path
 
 ORDINARY = [
     "Plan for this round: the coder reproduces the bug in the CSV importer, then proposes a minimal fix.",
@@ -63,7 +63,7 @@ def _corpus() -> list[str]:
             start = rng.randrange(len(text) - 8)
             texts.append(text[start:start + rng.randint(3, 60)])
         texts.append(text + " " + rng.choice(ATTACKS).upper())
-    data = Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "prompt-injection"
+    data = datasets_path() / "prompt-injection"  # real texts too, where the shared sets are present
     for path in sorted(data.glob("*-validation.jsonl"))[:2]:
         with path.open(encoding="utf-8") as fh:
             rows = [json.loads(line)["text"] for line in fh]

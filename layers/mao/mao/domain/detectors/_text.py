@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import accumulate, compress, count
+from itertools import compress, count
 from operator import not_
 
+from mao.domain.joined_texts import JoinedTexts
 from mao.domain.models import Evidence, Step
 
 MAX_CHARS = 4000  # work cap per text: longer texts are judged by their first MAX_CHARS characters
@@ -249,9 +249,6 @@ def folded(text: str) -> str:
     return lower(text) if text.isascii() else fold(text[:MAX_CHARS])
 
 
-_SEP = "\x00"  # joins texts for one scan; no needle contains it, so none is found across two texts
-
-
 def texts_with(texts: list[str], needles: Iterable[str]) -> set[int]:
     """Indices of the texts whose ``fold`` contains one of ``needles``.
 
@@ -260,18 +257,11 @@ def texts_with(texts: list[str], needles: Iterable[str]) -> set[int]:
     holds one (folding differs from lower-casing only where "\u0130", "\u0131" or "\u017f" becomes a
     plain ASCII letter, which can add occurrences but never remove one), to be tested exactly after.
     """
-    blob = fold(_SEP.join(texts))
-    present = [n for n in needles if n in blob]
-    if not present:
-        return set()
-    starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+    joined = JoinedTexts(texts, fold)
     hits: set[int] = set()
-    for needle in present:
-        at = blob.find(needle)
-        while at != -1:
-            k = bisect_right(starts, at) - 1
-            hits.add(k)
-            at = blob.find(needle, starts[k + 1])  # the rest of this text is known to hold it
+    for needle in needles:
+        if needle in joined.text:
+            hits |= joined.containing(needle)
     return hits
 
 

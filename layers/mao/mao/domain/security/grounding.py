@@ -25,6 +25,8 @@ from functools import lru_cache
 from itertools import accumulate, chain, compress, filterfalse, repeat
 from typing import Any, Literal
 
+from mao.domain.joined_texts import JoinedTexts
+
 FactKind = Literal["number", "date", "name", "quote", "citation"]
 Status = Literal["supported", "unsupported", "contradicted", "unverifiable"]
 
@@ -836,15 +838,10 @@ def problem_bounds(outputs: list[str], sources: SourceSet, limits: list[int], re
 
 def _citing(outputs: list[str]) -> set[int]:
     """Positions of the outputs that :func:`_may_cite`, found by substring search in all of them at once."""
-    joined = "\x00".join(outputs)
-    ends = list(accumulate(len(o) + 1 for o in outputs))  # just past each output's separator
+    joined = JoinedTexts(outputs)
     found: set[int] = set()
     for needle in _CITE_MARKS:
-        at = joined.find(needle)
-        while at >= 0:
-            i = bisect_right(ends, at)
-            found.add(i)
-            at = joined.find(needle, ends[i])  # on to the next output
+        found |= joined.containing(needle)
     return found
 
 

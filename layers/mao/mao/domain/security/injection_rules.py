@@ -8,9 +8,10 @@ kind of attack a text is once the model already finds it suspicious.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from mao.domain.joined_texts import SEP, JoinedTexts
 
 INSTRUCTION_OVERRIDE = "instruction_override"
 ROLE_HIJACK = "role_hijack"
@@ -173,17 +174,6 @@ def scan(text: str, rules: Iterable[Rule] = RULES) -> list[RuleHit]:
     return hits
 
 
-def _containing(joined: str, ends: list[int], needle: str) -> set[int]:
-    """Numbers of the texts (ending at ``ends`` in ``joined``) that contain ``needle``."""
-    found: set[int] = set()
-    at = joined.find(needle)
-    while at >= 0:
-        i = bisect_right(ends, at)
-        found.add(i)
-        at = joined.find(needle, ends[i] if i < len(ends) else len(joined))
-    return found
-
-
 def scan_many(texts: Sequence[str]) -> list[list[RuleHit]]:
     """:func:`scan` of each text, skipping the rules whose required words a text lacks.
 
@@ -195,20 +185,15 @@ def scan_many(texts: Sequence[str]) -> list[list[RuleHit]]:
     out: list[list[RuleHit]] = [[] if t.isascii() else scan(t) for t in texts]
     if not plain:
         return out
-    joined = "\x00".join(texts[i] for i in plain).lower()
-    ends: list[int] = []
-    at = -1
-    for i in plain:
-        at += len(texts[i]) + 1
-        ends.append(at)
+    joined = JoinedTexts([texts[i] for i in plain], str.lower)  # ASCII: lower-casing keeps the length
     # No required word holds whitespace, so a word occurs in the batch iff it occurs in one of its
     # distinct whitespace-separated tokens: those are few, and most required words occur in none.
-    vocabulary = "\x00".join(set(joined.split()))
+    vocabulary = SEP.join(set(joined.text.split()))
     memo: dict[str, set[int]] = {}
 
     def holding(word: str) -> set[int]:
         if word not in memo:
-            memo[word] = _containing(joined, ends, word) if word in vocabulary else set()
+            memo[word] = joined.containing(word) if word in vocabulary else set()
         return memo[word]
 
     per_text: dict[int, list[Rule]] = {}

@@ -25,6 +25,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from mao.domain.joined_texts import JoinedTexts
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -336,7 +338,8 @@ def _maybe_disguised(texts: list[str]) -> list[bool]:
     plain = [i for i, flag in enumerate(suspect) if not flag]
     if not plain:
         return suspect
-    joined = "\x00".join(texts[i] for i in plain).lower()
+    batch = JoinedTexts([texts[i] for i in plain], str.lower)  # ASCII: lower-casing keeps the length
+    joined = batch.text
     n = len(joined)
     pad = 24  # zero bytes after the batch, so fixed-width windows never run off its end
     data = np.zeros(n + pad, dtype=np.intp)
@@ -371,11 +374,7 @@ def _maybe_disguised(texts: list[str]) -> list[bool]:
     flagged.update(np.flatnonzero((per_text(c["comma"]) >= 3) & (per_text(c["digit"]) >= 8)).tolist())  # codes
     flagged.update(np.flatnonzero((per_text(c["quote"]) >= 2) & (per_text(c["plus"]) >= 1)).tolist())  # "a" + "b"
     for hint in ("rot", "caesar", "revers", "backward"):
-        found = joined.find(hint)
-        while found >= 0:
-            k = int(np.searchsorted(ends, found, side="right"))
-            flagged.add(k)
-            found = joined.find(hint, int(ends[k]) + 1) if k < len(plain) else -1
+        flagged |= batch.containing(hint)
     for k in flagged:
         if k < len(plain):
             suspect[plain[k]] = True
