@@ -2,7 +2,9 @@
 
 Pure Python: the weights are int8-quantised into ``injection_weights.bin.gz`` next to this module,
 with the bias, the de-quantisation scale and the decision threshold in ``injection_model.json``.
-Both are produced by ``scripts/train_injection_model.py``; nothing is fetched at run time.
+Both are produced by ``scripts/train_injection_model.py``; nothing is fetched at run time. When a
+second stage is bundled, texts near the threshold get a second look from :mod:`injection_stage2`
+(see :func:`final_score`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from mao.domain.security import injection_stage2
 from mao.domain.security.features import N_BUCKETS, hashed
 
 WEIGHTS_FILE = "injection_weights.bin.gz"
@@ -51,9 +54,14 @@ def sigmoid(z: float) -> float:
 def final_score(text: str, obfuscation: list[str] | tuple[str, ...], p_linear: float) -> float:
     """The model's probability for a normalised text, given the linear stage's probability.
 
-    Every scorer (one text at a time or in batches) goes through here, so a later stage applies
-    the same way everywhere. Today the linear stage is the whole model."""
-    return p_linear
+    Every scorer (one text at a time or in batches) goes through here, so the second stage applies
+    the same way everywhere: texts whose linear probability falls in its grey zone around the
+    threshold are re-scored from their sentence embedding (:mod:`injection_stage2`); all others, and
+    every text when that stage is not bundled or its embedding package is missing, keep ``p_linear``."""
+    stage = injection_stage2.load()
+    if stage is None or not stage.applies(p_linear):
+        return p_linear
+    return stage.probability(text, p_linear)
 
 
 def _package_file(name: str) -> bytes:
