@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/train_injection_model.py --data ../shared/datasets/prompt-injection \
         [--ordinary PATH ...] [--ordinary-auto CODE DOCS LOCALE] [--agent-traffic N] \
+        [--stage2 [--stage2-iters N] [--stage2-length-percentile P] [--zones LOW HIGH ...]] \
         [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
 
 Trains L2-regularised logistic regression (scikit-learn, training time only) on the hashed features of
@@ -10,8 +11,12 @@ benign "ordinary text" files (plain text, one document per blank-line-separated 
 ordinary code / documentation / translated UI text of this machine (``--ordinary-auto``) and generated
 benign multi-agent traffic (``--agent-traffic``, see ``injection_negatives.py``).
 The threshold is chosen on 5-fold out-of-fold scores of the training data so that the false-positive
-rate there stays at or below ``--target-fpr``. Validation splits and the agent messages are only
-scored, never trained on. Writes the weights and metadata into ``layers/mao/mao/domain/security/``.
+rate there stays at or below ``--target-fpr``. With ``--stage2`` the optional second stage
+(``injection_stage2``: boosted trees on the linear logit and a WordLlama sentence embedding, for texts
+in a grey zone of linear probability) is trained on the linear stage's out-of-fold logits, and the
+zone and the threshold are chosen on its own out-of-fold scores; without it any stage-2 file is
+removed. Validation splits and the agent messages are only scored, never trained on. Writes the
+weights and metadata into ``layers/mao/mao/domain/security/``.
 """
 
 from __future__ import annotations
