@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,train]"
 	touch $(STAMP)
 
 ## Start the whole stack locally on the embedded AWS emulator (API on http://localhost:$(MAO_PORT)/api/v1).
