@@ -71,7 +71,7 @@ def _weights(model: LinearModel) -> np.ndarray:
     for known, array in _WEIGHTS:
         if known is model:
             return array
-    array = np.frombuffer(model.weights, dtype=np.int8).astype(np.int64)
+    array = np.frombuffer(model.weights, dtype=np.int8)  # 256 KiB: look-ups stay in cache
     _WEIGHTS[:] = [(model, array)]
     return array
 
@@ -180,7 +180,7 @@ def _batch_logits(model: LinearModel, items: Sequence[tuple[str, Sequence[str]]]
     distinct = ordered[keep]
     # Every text has at least one key (its words, or the "empty" marker), so no run is empty.
     bounds = np.searchsorted(distinct >> _SHIFT, np.arange(n_texts + 1, dtype=np.uint32))
-    totals = np.add.reduceat(_weights(model)[(distinct & _MASK).astype(np.intp)], bounds[:-1]).tolist()
+    totals = np.add.reduceat(_weights(model)[(distinct & _MASK).astype(np.intp)], bounds[:-1], dtype=np.int64).tolist()
     counts = np.diff(bounds).tolist()
     bias, scale, sqrt = model.bias, model.scale, math.sqrt
     logits = [bias + scale * t / sqrt(c) if c else bias for t, c in zip(totals, counts, strict=True)]

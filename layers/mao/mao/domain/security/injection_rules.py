@@ -89,6 +89,7 @@ RULES: tuple[Rule, ...] = (
        r"(?:system\s+prompt|initial\s+(?:prompt|instructions)|hidden\s+(?:prompt|instructions)|"
        r"(?:your|the)\s+(?:original|secret|internal|initiali[sz]ation|pre-?prompt|base)\s+"
        r"(?:prompt|instructions|text|directives|configuration)|prompt\s+verbatim)",
+       ("system", "initial", "hidden", "original", "secret", "internal", "prompt", "base"),
        ("prompt", "instructions", "text", "directives", "configuration"),
        ("reveal", "show", "print", "output", "display", "repeat", "recite", "leak", "dump", "expose", "disclose",
         "share", "tell", "give", "write", "spell", "return")),
@@ -177,10 +178,10 @@ def scan(text: str, rules: Iterable[Rule] = RULES) -> list[RuleHit]:
 def scan_many(texts: Sequence[str]) -> list[list[RuleHit]]:
     """:func:`scan` of each text, skipping the rules whose required words a text lacks.
 
-    For ASCII texts each required word is searched all at once (one pass over the joined, lower-cased
-    batch, and only for words that occur in it at all), and a rule's pattern runs only on the texts
-    holding a word of each of its groups. Other texts are scanned in full (case
-    folding beyond ASCII is not simple lower-casing)."""
+    For ASCII texts the words of each rule's first group are searched all at once (one pass over the
+    joined, lower-cased batch, and only for words that occur in it at all), the other groups only in
+    the texts found, and a rule's pattern runs only on the texts holding a word of each group. Other
+    texts are scanned in full (case folding beyond ASCII is not simple lower-casing)."""
     plain = [i for i, t in enumerate(texts) if t.isascii()]
     out: list[list[RuleHit]] = [[] if t.isascii() else scan(t) for t in texts]
     if not plain:
@@ -196,14 +197,22 @@ def scan_many(texts: Sequence[str]) -> list[list[RuleHit]]:
             memo[word] = joined.containing(word) if word in vocabulary else set()
         return memo[word]
 
+    lowered: dict[int, str] = {}
+
+    def text_of(k: int) -> str:
+        if k not in lowered:
+            lowered[k] = joined.text[joined.starts[k]:joined.starts[k + 1] - 1]
+        return lowered[k]
+
     per_text: dict[int, list[Rule]] = {}
     for rule in RULES:
+        # The first group (the rarest, by the order in the rule) is looked up in the whole batch; the
+        # others only in the texts that hold it.
         candidates: Iterable[int] = range(len(plain))
-        for n, group in enumerate(rule.requires):
-            having = set().union(*map(holding, group))
-            candidates = having if n == 0 else having.intersection(candidates)
-            if not candidates:
-                break
+        if rule.requires:
+            first, *rest = rule.requires
+            candidates = [k for k in set().union(*map(holding, first))
+                          if all(any(w in text_of(k) for w in group) for group in rest)]
         for k in candidates:
             per_text.setdefault(k, []).append(rule)
     for k, rules in per_text.items():

@@ -367,9 +367,10 @@ def _maybe_disguised(texts: list[str]) -> list[bool]:
     ends = np.cumsum([len(texts[i]) + 1 for i in plain]) - 1  # position of each text's separator
     flagged = set(np.searchsorted(ends, np.flatnonzero(at), side="right").tolist())
 
+    text_starts = np.array(batch.starts[:-1], dtype=np.intp)  # each segment: a text and its separator (or the pad)
+
     def per_text(mask: np.ndarray) -> np.ndarray:
-        running = np.concatenate(([0], np.cumsum(mask[:n], dtype=np.int32)))
-        return np.diff(running[np.minimum(ends, n)], prepend=0)
+        return np.add.reduceat(mask, text_starts, dtype=np.int32)
 
     flagged.update(np.flatnonzero((per_text(c["comma"]) >= 3) & (per_text(c["digit"]) >= 8)).tolist())  # codes
     flagged.update(np.flatnonzero((per_text(c["quote"]) >= 2) & (per_text(c["plus"]) >= 1)).tolist())  # "a" + "b"
