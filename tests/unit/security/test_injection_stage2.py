@@ -56,6 +56,17 @@ def test_without_a_bundle_the_linear_stage_decides_alone(monkeypatch: pytest.Mon
         injection_stage2.clear_cache()
 
 
+def test_a_bundled_stage_without_its_embedding_package_refuses_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(injection_stage2, "read_bundle", lambda: {"low": 0.3, "high": 0.9, "max_tokens": 20})
+    monkeypatch.setattr(injection_stage2, "embedding_folder", lambda: None)
+    injection_stage2.clear_cache()
+    try:
+        with pytest.raises(RuntimeError, match="wordllama"):
+            injection_stage2.load()
+    finally:
+        injection_stage2.clear_cache()
+
+
 @pytest.fixture
 def stage(monkeypatch: pytest.MonkeyPatch) -> Iterator[injection_stage2.Stage2]:
     """A bundle whose single tree says 'attack' when the linear logit (feature 0) is positive."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
-import logging
 import math
 from dataclasses import dataclass
 from functools import cache
@@ -35,7 +34,6 @@ EMBEDDING_WEIGHTS = ("weights", "l2_supercat_256.safetensors")
 EMBEDDING_TOKENIZER = ("tokenizers", "l2_supercat_tokenizer_config.json")
 LOGIT_CLIP = 30.0
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,15 +193,17 @@ def read_bundle() -> dict[str, Any] | None:
 
 @cache
 def load() -> Stage2 | None:
-    """The bundled second stage, or None when its model file or the embedding package is missing
-    (the linear stage then decides alone; a warning says so once)."""
+    """The bundled second stage, or None when no stage is bundled (the linear stage then decides alone).
+
+    A bundled stage whose embedding package is missing is an installation error, not a reason to score
+    differently from where the stage was measured: it raises."""
     bundle = read_bundle()
     if bundle is None:
         return None
     folder = embedding_folder()
     if folder is None:
-        log.warning("prompt-injection second stage disabled: the 'wordllama' package is not installed")
-        return None
+        raise RuntimeError("a prompt-injection second stage is bundled but the 'wordllama' package that holds "
+                           "its embedding files is not installed")
     return Stage2(low=float(bundle["low"]), high=float(bundle["high"]), max_tokens=int(bundle["max_tokens"]),
                   bundle=bundle, folder=folder)
 
