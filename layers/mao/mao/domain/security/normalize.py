@@ -186,25 +186,6 @@ def _rot13_words(text: str) -> str:
     return codecs.decode(text, "rot_13")
 
 
-# A text in which none of these occur is left as it is by every step of :func:`normalize` except
-# lower-casing: each alternative is a necessary condition of one step (non-ASCII: invisible and tag
-# characters, NFKC, look-alike letters; then the encodings, the rot13 / reversal hints, spaced and
-# separated letters, concatenated strings, and a leetspeak stand-in between letters or before two). Patterns are the
-# steps' own, without their look-arounds, so they match wherever the steps could.
-_MAYBE_DISGUISED = re.compile(
-    r"[^\x00-\x7f]"
-    r"|[A-Za-z0-9+/_-]{16,}"
-    r"|(?:[0-9a-fA-F]{2}[ :]?){8,}"
-    r"|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|&#"
-    r"|(?:\d{2,3}\s*,\s*){3,}\d{2,3}"
-    r"|%[0-9a-fA-F]{2}"
-    r"|rot[\s-]?13|caesar|revers(?:e|ed|ing)|backward"
-    r"|(?:\w[ \t.\-_*|\\/]{1,2}){3,}\w"
-    r"|(?:[^\W\d_][\\|*_~.\-](?=[^\W\d_])){3,}[^\W\d_]"
-    r"|['\"]\s*\+\s*['\"]"
-    r"|[A-Za-z][0-9@$|!+][A-Za-z]|[0-9@$|][A-Za-z]{2}",
-    re.IGNORECASE,
-)
 # A word that _fold_word can change (leetspeak needs a letter next to a stand-in; look-alike letters
 # need a non-ASCII letter): only those words are visited.
 _WORD_CHAR = r"[^\s\"'`()\[\]{}<>,;:.?/\\=*#~^]"
@@ -216,8 +197,6 @@ _FOLDABLE_WORD = re.compile(rf"(?<!{_WORD_CHAR}){_WORD_CHAR}*"
 def normalize(text: str) -> Normalized:
     """Canonical lower-cased text, decoded payloads and the disguises found."""
     raw = text or ""
-    if _MAYBE_DISGUISED.search(raw) is None:
-        return Normalized(text=raw.lower())
     kinds: set[str] = set()
     decoded: list[str] = []
 
