@@ -20,7 +20,7 @@ from functools import lru_cache
 from itertools import compress, count
 from operator import not_
 
-from mao.domain.joined_texts import JoinedTexts
+from mao.domain.joined_texts import JoinedTexts, Needs, meets
 from mao.domain.models import Evidence, Step
 
 MAX_CHARS = 4000  # work cap per text: longer texts are judged by their first MAX_CHARS characters
@@ -265,11 +265,6 @@ def texts_with(texts: list[str], needles: Iterable[str]) -> set[int]:
     return hits
 
 
-# A case-insensitive pattern with its needs: for each group of needles, one of them (folded) is part of
-# every match of the pattern.
-Needs = tuple[tuple[str, ...], ...]
-
-
 class GatedPatterns:
     """Case-insensitive patterns tried in order, each only on a text that holds its needs.
 
@@ -297,13 +292,8 @@ class GatedPatterns:
             return None
         head = text[:MAX_CHARS]
         for needs, pattern in self.rules:
-            for group in needs:
-                if present.isdisjoint(group):
-                    break
-            else:
-                m = pattern.search(head)
-                if m:
-                    return m
+            if meets(needs, present) and (m := pattern.search(head)):
+                return m
         return None
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from mao.domain.joined_texts import SEP, JoinedTexts
+from mao.domain.joined_texts import JoinedTexts, NeedIndex, Needs
 
 INSTRUCTION_OVERRIDE = "instruction_override"
 ROLE_HIJACK = "role_hijack"
@@ -31,9 +31,9 @@ class Rule:
     attack_type: str
     pattern: re.Pattern[str]
     confidence: float  # >= 0.9: flags on its own
-    # Lower-case strings the pattern cannot match without, as AND of OR-groups: a text lacking one
-    # group cannot match, so batch scans skip it (tests hold every group to the pattern).
-    requires: tuple[tuple[str, ...], ...] = ()
+    # Lower-case words the pattern cannot match without: batch scans skip a text lacking them (tests
+    # hold every group to the pattern).
+    requires: Needs = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,34 +186,10 @@ def scan_many(texts: Sequence[str]) -> list[list[RuleHit]]:
     out: list[list[RuleHit]] = [[] if t.isascii() else scan(t) for t in texts]
     if not plain:
         return out
-    joined = JoinedTexts([texts[i] for i in plain], str.lower)  # ASCII: lower-casing keeps the length
-    # No required word holds whitespace, so a word occurs in the batch iff it occurs in one of its
-    # distinct whitespace-separated tokens: those are few, and most required words occur in none.
-    vocabulary = SEP.join(set(joined.text.split()))
-    memo: dict[str, set[int]] = {}
-
-    def holding(word: str) -> set[int]:
-        if word not in memo:
-            memo[word] = joined.containing(word) if word in vocabulary else set()
-        return memo[word]
-
-    lowered: dict[int, str] = {}
-
-    def text_of(k: int) -> str:
-        if k not in lowered:
-            lowered[k] = joined.text[joined.starts[k]:joined.starts[k + 1] - 1]
-        return lowered[k]
-
+    index = NeedIndex(JoinedTexts([texts[i] for i in plain], str.lower))  # ASCII: lower-casing keeps the length
     per_text: dict[int, list[Rule]] = {}
     for rule in RULES:
-        # The first group (the rarest, by the order in the rule) is looked up in the whole batch; the
-        # others only in the texts that hold it.
-        candidates: Iterable[int] = range(len(plain))
-        if rule.requires:
-            first, *rest = rule.requires
-            candidates = [k for k in set().union(*map(holding, first))
-                          if all(any(w in text_of(k) for w in group) for group in rest)]
-        for k in candidates:
+        for k in index.meeting(rule.requires):
             per_text.setdefault(k, []).append(rule)
     for k, rules in per_text.items():
         out[plain[k]] = scan(texts[plain[k]], rules)
