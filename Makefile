@@ -42,6 +42,7 @@ deploy-checks:
 	$(TOOLS)/bin/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x SAM_CLI_TELEMETRY=0 \
 		PATH="$(abspath $(TOOLS))/bin:$$PATH" $(TOOLS)/bin/sam build --template template.yaml --build-dir .aws-sam/build
+	$(PYTHON) scripts/check-lambda-size.py .aws-sam/build
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .aws-sam .pytest_cache
