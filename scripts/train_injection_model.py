@@ -2,7 +2,6 @@
 
     .venv/bin/python scripts/train_injection_model.py --data ../shared/datasets/prompt-injection \
         [--ordinary PATH ...] [--ordinary-auto CODE DOCS LOCALE] [--agent-traffic N] \
-        [--stage2 [--stage2-iters N] [--stage2-length-percentile P] [--zones LOW HIGH ...]] \
         [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
 
 Trains L2-regularised logistic regression (scikit-learn, training time only) on the hashed features of
@@ -11,11 +10,10 @@ benign "ordinary text" files (plain text, one document per blank-line-separated 
 ordinary code / documentation / translated UI text of this machine (``--ordinary-auto``) and generated
 benign multi-agent traffic (``--agent-traffic``, see ``injection_negatives.py``).
 The threshold is chosen on 5-fold out-of-fold scores of the training data so that the false-positive
-rate there stays at or below ``--target-fpr``. With ``--stage2`` the optional second stage
-(``injection_stage2``: boosted trees on the linear logit and a WordLlama sentence embedding, for texts
-in a grey zone of linear probability) is trained on the linear stage's out-of-fold logits, and the
-zone and the threshold are chosen on its own out-of-fold scores; without it any stage-2 file is
-removed. Validation splits and the agent messages are only scored, never trained on. Writes the
+rate there stays at or below ``--target-fpr``. The encoder second stage (``injection_stage2``) is
+trained on top of this model by ``scripts/train_injection_encoder.py``; its zone depends on this model's
+probabilities, so retraining this model removes a bundled stage (train the stage again afterwards).
+Validation splits and the agent messages are only scored, never trained on. Writes the
 weights and metadata into ``layers/mao/mao/domain/security/``.
 """
 
@@ -29,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -114,22 +111,19 @@ def ordinary_corpus(n_code: int, n_docs: int, n_locale: int, seed: int = 0) -> l
     return [t for t in out if len(t.strip()) >= 20]
 
 
-def featurize(texts: list[str]) -> tuple[sparse.csr_matrix, list[str]]:
-    """Hashed features of the normalised texts, and the normalised texts (the second stage embeds them)."""
+def featurize(texts: list[str]) -> sparse.csr_matrix:
+    """Hashed features of the normalised texts."""
     indptr = [0]
     indices: list[int] = []
     data: list[float] = []
-    normalised: list[str] = []
     for text in texts:
         norm = normalize(text)
-        normalised.append(norm.full)
         buckets = hashed(norm.full, norm.obfuscation)
         indices.extend(buckets)
         value = 1.0 / np.sqrt(len(buckets)) if buckets else 0.0
         data.extend([value] * len(buckets))
         indptr.append(len(indices))
-    x = sparse.csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=(len(texts), N_BUCKETS))
-    return x, normalised
+    return sparse.csr_matrix((np.array(data), np.array(indices), np.array(indptr)), shape=(len(texts), N_BUCKETS))
 
 
 def fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
@@ -159,74 +153,6 @@ def metrics(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[st
             "precision": precision, "f1": f1, "roc_auc": float(auc)}
 
 
-def stage2_rows(oof: np.ndarray, n_labelled: int, floor: float) -> np.ndarray:
-    """Rows the second stage learns from: every labelled prompt, and the ordinary texts that the linear
-    stage does not already put far below any grey zone (the rest never reach the second stage)."""
-    extra = np.arange(n_labelled, len(oof))
-    return np.concatenate([np.arange(n_labelled), extra[oof[extra] > floor]])
-
-
-def fit_stage2(f: np.ndarray, y: np.ndarray, iters: int) -> HistGradientBoostingClassifier:
-    model = HistGradientBoostingClassifier(max_iter=iters, learning_rate=0.05, max_leaf_nodes=31,
-                                           l2_regularization=1.0, random_state=0)
-    return model.fit(f, y)
-
-
-def cascade(p_linear: np.ndarray, p_stage2: np.ndarray, gate: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Final scores: the second stage's probability inside the grey zone (for texts the length gate lets
-    through), the linear one elsewhere."""
-    zone = (p_linear >= low) & (p_linear <= high) & gate & ~np.isnan(p_stage2)
-    return np.where(zone, p_stage2, p_linear)
-
-
-def train_stage2(args: argparse.Namespace, normalised: list[str], y: np.ndarray, oof: np.ndarray,
-                 labelled: np.ndarray) -> tuple[float, dict]:
-    """Cross-validate the embedding stage on the linear stage's out-of-fold logits, choose the grey zone
-    and the threshold on those folds, then fit it on all rows and write it. Returns the threshold."""
-    folder = injection_stage2.embedding_folder()
-    if folder is None:
-        raise SystemExit("--stage2 needs the 'wordllama' package (its bundled embedding files)")
-    embedder = injection_stage2.Embedder(folder)
-    rows = stage2_rows(oof, int(labelled.sum()), injection_stage2.logit(min(z[0] for z in args.zones)) - 2.0)
-    t0 = time.time()
-    vectors, counts = embedder.encode([normalised[i] for i in rows])
-    # The stage judges texts as long as the labelled prompts it learns from (95% of them); longer agent
-    # messages and documents keep the linear score.
-    max_tokens = int(np.percentile(counts[rows < labelled.sum()], args.stage2_length_percentile))
-    gate = np.zeros(len(y), dtype=bool)
-    gate[rows] = counts <= max_tokens
-    f = injection_stage2.features(vectors, [float(p) for p in 1 / (1 + np.exp(-oof[rows]))])
-    p2 = np.full(len(y), np.nan)
-    for train_idx, test_idx in StratifiedKFold(5, shuffle=True, random_state=1).split(f, y[rows]):
-        model = fit_stage2(f[train_idx], y[rows][train_idx], args.stage2_iters)
-        p2[rows[test_idx]] = model.predict_proba(f[test_idx])[:, 1]
-    print(f"second stage: {len(rows)} rows, at most {max_tokens} tokens, cross-validated in {time.time() - t0:.0f}s")
-    p1 = 1 / (1 + np.exp(-oof))
-    best: tuple[float, float, float, float, dict] | None = None
-    for low, high in args.zones:
-        final = cascade(p1, p2, gate, low, high)
-        threshold = threshold_at_fpr(final[labelled], y[labelled], args.target_fpr)
-        cv = metrics(final[labelled], y[labelled], threshold)
-        cv["ordinary_fpr"] = float(np.mean(final[~labelled] > threshold))
-        cv["zone_share"] = float(np.mean((p1[labelled] >= low) & (p1[labelled] <= high) & gate[labelled]))
-        print(f"  zone [{low}, {high}]: {json.dumps(cv)}")
-        if best is None or cv["recall"] > best[3]:
-            best = (low, high, threshold, cv["recall"], cv)
-    assert best is not None
-    low, high, threshold, _, cv = best
-    model = fit_stage2(f, y[rows], args.stage2_iters)
-    trees = injection_stage2.Trees.from_sklearn(model)
-    probe = f[: min(200, len(f))]
-    gap = max(abs(trees.raw(r) - d) for r, d in zip(probe, model.decision_function(probe), strict=True))
-    if gap > 1e-9:
-        raise SystemExit(f"exported trees disagree with scikit-learn by {gap}")
-    meta = {"embedding": "wordllama l2_supercat_256 (mean of token vectors)", "n_rows": len(rows),
-            "iterations": args.stage2_iters, "cv": cv}
-    injection_stage2.save(args.out, trees, low, high, max_tokens, meta)
-    print(f"second stage: zone [{low}, {high}], {len(trees.leaf)} tree nodes; cross-validated {json.dumps(cv)}")
-    return float(threshold), cv
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, required=True, help="folder with *-train.jsonl / *-validation.jsonl")
@@ -238,17 +164,8 @@ def main() -> int:
     ap.add_argument("--who-and-when", type=Path, help="Who&When JSONL: report FPR on its messages")
     ap.add_argument("--target-fpr", type=float, default=0.015)
     ap.add_argument("--c", type=float, default=8.0, help="inverse L2 regularisation strength")
-    ap.add_argument("--stage2", action="store_true",
-                    help="train the second (embedding) stage too; without it the linear stage decides alone")
-    ap.add_argument("--stage2-iters", type=int, default=300, help="boosting iterations of the second stage")
-    ap.add_argument("--stage2-length-percentile", type=float, default=95.0,
-                    help="the second stage judges texts up to this percentile of the labelled prompts' token counts")
-    ap.add_argument("--zones", type=float, nargs=2, action="append", metavar=("LOW", "HIGH"),
-                    help="candidate grey zones of linear probability for the second stage (best by CV)")
     ap.add_argument("--out", type=Path, default=OUT_DIR)
     args = ap.parse_args()
-    # Narrowest first: a wider zone is kept only when it cross-validates strictly better.
-    args.zones = args.zones or [(0.2, 0.98), (0.1, 0.99), (0.05, 0.995)]
 
     train_files = sorted(args.data.glob("*-train.jsonl"))
     rows = [r for f in train_files for r in read_jsonl(f)]
@@ -268,7 +185,7 @@ def main() -> int:
     labels += [0] * len(ordinary)
     y = np.array(labels)
     t0 = time.time()
-    x, normalised = featurize(texts)
+    x = featurize(texts)
     print(f"{len(texts)} training texts ({len(ordinary)} ordinary), features in {time.time() - t0:.1f}s")
 
     oof = np.zeros(len(y))
@@ -282,11 +199,7 @@ def main() -> int:
     cv["ordinary_fpr"] = float(np.mean(oof[~labelled] > threshold)) if (~labelled).any() else None
     print("linear stage, cross-validated on train:", json.dumps(cv))
     prob_threshold = float(1 / (1 + np.exp(-threshold)))
-    cv_stage2 = None
-    if args.stage2:
-        prob_threshold, cv_stage2 = train_stage2(args, normalised, y, oof, labelled)
-    else:
-        (args.out / injection_stage2.STAGE2_FILE).unlink(missing_ok=True)
+    injection_stage2.remove(args.out)  # fitted to the old model's probabilities
 
     model = fit(x, y, args.c)
     meta = {
@@ -297,8 +210,7 @@ def main() -> int:
         "agent_traffic": args.agent_traffic,
         "c": args.c,
         "target_fpr": args.target_fpr,
-        "cv": cv_stage2 or cv,
-        "cv_linear_stage": cv,
+        "cv": cv,
     }
     injection_model.save(args.out, model.coef_[0].tolist(), float(model.intercept_[0]), prob_threshold, meta)
     print(f"wrote model to {args.out} (threshold p>{prob_threshold:.4f})")

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from mao.domain.security import injection_rules as rules
 from mao.domain.security.batch_features import linear_probabilities
-from mao.domain.security.injection_model import final_score, load
+from mao.domain.security.injection_model import final_scores, load
 from mao.domain.security.normalize import Normalized, normalize, normalize_many
 
 Context = Literal["user_input", "tool_output", "retrieved", "agent_message", "system"]
@@ -142,8 +142,9 @@ def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
             scored.append((piece_norm.full, piece_norm.obfuscation))
             owner.append(i)
     p_model = [0.0] * len(texts)
-    for i, (full, obfuscation), p in zip(owner, scored, linear_probabilities(model, scored), strict=True):
-        p_model[i] = max(p_model[i], final_score(full, obfuscation, p))
+    final = final_scores([full for full, _ in scored], linear_probabilities(model, scored))
+    for i, p in zip(owner, final, strict=True):
+        p_model[i] = max(p_model[i], p)
     hits = rules.scan_many([norm.full for norm in norms])
     threshold = model.threshold
     return [_score(context, p, found, threshold) for (_, context), p, found in zip(items, p_model, hits, strict=True)]

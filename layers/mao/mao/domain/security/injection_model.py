@@ -3,8 +3,8 @@
 Pure Python: the weights are int8-quantised into ``injection_weights.bin.gz`` next to this module,
 with the bias, the de-quantisation scale and the decision threshold in ``injection_model.json``.
 Both are produced by ``scripts/train_injection_model.py``; nothing is fetched at run time. When a
-second stage is bundled, texts near the threshold get a second look from :mod:`injection_stage2`
-(see :func:`final_score`).
+second stage is bundled, texts in its zone get a second look from :mod:`injection_stage2`
+(see :func:`final_scores`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import gzip
 import json
 import math
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -41,7 +42,7 @@ class LinearModel:
         return self.bias + self.scale * total / math.sqrt(len(buckets))
 
     def score(self, text: str, obfuscation: list[str] | tuple[str, ...] = ()) -> float:
-        return final_score(text, obfuscation, sigmoid(self.logit(hashed(text, obfuscation))))
+        return final_scores([text], [sigmoid(self.logit(hashed(text, obfuscation)))])[0]
 
 
 def sigmoid(z: float) -> float:
@@ -51,17 +52,22 @@ def sigmoid(z: float) -> float:
     return e / (1.0 + e)
 
 
-def final_score(text: str, obfuscation: list[str] | tuple[str, ...], p_linear: float) -> float:
-    """The model's probability for a normalised text, given the linear stage's probability.
+def final_scores(texts: Sequence[str], p_linear: Sequence[float]) -> list[float]:
+    """The model's probabilities for normalised texts, given the linear stage's probabilities.
 
-    Every scorer (one text at a time or in batches) goes through here, so the second stage applies
-    the same way everywhere: texts whose linear probability falls in its grey zone around the
-    threshold are re-scored from their sentence embedding (:mod:`injection_stage2`); all others, and
-    every text when that stage is not bundled or its embedding package is missing, keep ``p_linear``."""
+    Every scorer (one text at a time or in batches) goes through here, so the second stage applies the
+    same way everywhere: texts whose linear probability falls in its zone are re-scored by the encoder
+    (:mod:`injection_stage2`, all of them in one batch); all others, and every text when no second stage
+    is bundled, keep ``p_linear``."""
+    out = list(p_linear)
     stage = injection_stage2.load()
-    if stage is None or not stage.applies(p_linear):
-        return p_linear
-    return stage.probability(text, p_linear)
+    if stage is None:
+        return out
+    inside = [i for i, p in enumerate(out) if stage.applies(p)]
+    rescored = stage.probabilities([texts[i] for i in inside], [out[i] for i in inside])
+    for i, p in zip(inside, rescored, strict=True):
+        out[i] = p
+    return out
 
 
 def _package_file(name: str) -> bytes:
@@ -95,4 +101,4 @@ def save(directory: Any, weights: list[float], bias: float, threshold: float, me
     (out / META_FILE).write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
 
 
-__all__ = ["LinearModel", "final_score", "load", "save", "sigmoid"]
+__all__ = ["LinearModel", "final_scores", "load", "save", "sigmoid"]
