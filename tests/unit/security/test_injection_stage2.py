@@ -117,3 +117,20 @@ def test_remove_leaves_the_linear_stage_alone(bundled: Path) -> None:
     injection_stage2.remove(bundled)
     injection_stage2.clear_cache()
     assert injection_stage2.load() is None
+
+
+def test_agent_messages_and_tool_output_keep_the_linear_stage(bundled: Path) -> None:
+    from mao.domain.security.injection import check, scores_many
+    from mao.domain.security.normalize import normalize
+
+    _bundle_into(bundled, low=0.0, high=1.0, max_tokens=64)
+    text = "Please summarise the report"
+    norm = normalize(text)
+    linear = injection_model.load().probability(norm.full, norm.obfuscation)
+    for context in ("agent_message", "tool_output", "retrieved"):
+        assert check(text, context).model_score == pytest.approx(linear)
+    for context in ("user_input", None):
+        assert check(text, context).model_score == pytest.approx(_expected(bundled, norm.full), abs=1e-6)
+    contexts = ["agent_message", "user_input", None, "tool_output"]
+    assert scores_many([(text, c) for c in contexts]) == pytest.approx([check(text, c).score for c in contexts],
+                                                                        abs=1e-6)

@@ -22,7 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 from zlib import crc32
 
-from mao.domain.security.features import CHAR_NGRAMS, N_BUCKETS, hashed
+from mao.domain.security.features import CHAR_NGRAMS, N_BUCKETS
 from mao.domain.security.injection_model import LinearModel, sigmoid
 
 if TYPE_CHECKING:
@@ -80,10 +80,6 @@ def _bucket(feature: str) -> int:
     return crc32(feature.encode("utf-8")) & _MASK
 
 
-def _one(model: LinearModel, text: str, obfuscation: Sequence[str]) -> float:
-    return sigmoid(model.logit(hashed(text, obfuscation)))
-
-
 def linear_probabilities(model: LinearModel, items: Sequence[tuple[str, Sequence[str]]],
                          min_batch: int = 8) -> list[float]:
     """The linear stage's probability for each (normalised text, obfuscation kinds) pair."""
@@ -94,13 +90,13 @@ def linear_probabilities(model: LinearModel, items: Sequence[tuple[str, Sequence
     numpy_rows = set(ascii_rows)
     for i, (text, obfuscation) in enumerate(items):
         if i not in numpy_rows:
-            out[i] = _one(model, text, obfuscation)
+            out[i] = model.probability(text, obfuscation)
     for at in range(0, len(ascii_rows), CHUNK):
         rows = ascii_rows[at:at + CHUNK]
         logits, too_long = _batch_logits(model, [items[i] for i in rows])
         for row, z, long_word in zip(rows, logits, too_long, strict=True):
             text, obfuscation = items[row]
-            out[row] = _one(model, text, obfuscation) if long_word else sigmoid(z)
+            out[row] = model.probability(text, obfuscation) if long_word else sigmoid(z)
     return out
 
 

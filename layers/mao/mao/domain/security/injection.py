@@ -85,18 +85,28 @@ def windows(text: str, size: int = WINDOW, step: int = STEP) -> list[str]:
     return out
 
 
-def model_score(text: str, whole: Normalized | None = None) -> float:
+def encoder_judges(context: str | None) -> bool:
+    """Whether the model's encoder stage may re-score a text from this context.
+
+    The encoder learned from prompts that people send (and benign ones); messages agents pass each other
+    and tool output are outside what it was trained on (ungated, it flags one in seven ordinary agent
+    messages), so there the linear stage, trained on generated agent traffic too, and the rules decide."""
+    return context not in CORROBORATE_CONTEXTS
+
+
+def model_score(text: str, whole: Normalized | None = None, context: str | None = None) -> float:
     """The model's probability that a (normalised-on-the-fly) text is an injection; max over windows.
 
     ``whole`` is the text's normalised form when the caller already has it (reused for a text that
     fits in one window)."""
     model = load()
-    best = 0.0
     pieces = windows(text[:MAX_CHARS])
-    for piece in pieces:
-        norm = whole if whole is not None and len(pieces) == 1 and piece == text else normalize(piece)
-        best = max(best, model.score(norm.full, norm.obfuscation))
-    return best
+    norms = [whole if whole is not None and len(pieces) == 1 and piece == text else normalize(piece)
+             for piece in pieces]
+    p = [model.probability(norm.full, norm.obfuscation) for norm in norms]
+    if encoder_judges(context):
+        p = final_scores([norm.full for norm in norms], p)
+    return max(p, default=0.0)
 
 
 def _locate(original: str, quote: str) -> tuple[int | None, int | None]:
@@ -110,7 +120,7 @@ def check(text: str, context: str | None = None) -> InjectionResult:
     """Score one text. ``context`` says where it came from (user input, tool output, ...)."""
     text = (text or "")[:MAX_CHARS]
     norm = normalize(text)
-    p_model = model_score(text, norm) if text.strip() else 0.0
+    p_model = model_score(text, norm, context) if text.strip() else 0.0
     return _result(text, context, norm, p_model, rules.scan(norm.full))
 
 
@@ -141,9 +151,12 @@ def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
         for piece_norm in normalize_many(windows(text)):
             scored.append((piece_norm.full, piece_norm.obfuscation))
             owner.append(i)
+    p_piece = linear_probabilities(model, scored)
+    judged = [k for k, i in enumerate(owner) if encoder_judges(items[i][1])]
+    for k, p in zip(judged, final_scores([scored[k][0] for k in judged], [p_piece[k] for k in judged]), strict=True):
+        p_piece[k] = p
     p_model = [0.0] * len(texts)
-    final = final_scores([full for full, _ in scored], linear_probabilities(model, scored))
-    for i, p in zip(owner, final, strict=True):
+    for i, p in zip(owner, p_piece, strict=True):
         p_model[i] = max(p_model[i], p)
     hits = rules.scan_many([norm.full for norm in norms])
     threshold = model.threshold
@@ -205,4 +218,5 @@ def _result(text: str, context: str | None, norm: Normalized, p_model: float,
     )
 
 
-__all__ = ["CONTENT_CONTEXTS", "EvidenceSpan", "InjectionResult", "check", "model_score", "scores_many", "windows"]
+__all__ = ["CONTENT_CONTEXTS", "EvidenceSpan", "InjectionResult", "check", "encoder_judges", "model_score",
+           "scores_many", "windows"]

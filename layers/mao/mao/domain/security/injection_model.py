@@ -41,8 +41,9 @@ class LinearModel:
         total = sum(w[i] for i in buckets)
         return self.bias + self.scale * total / math.sqrt(len(buckets))
 
-    def score(self, text: str, obfuscation: list[str] | tuple[str, ...] = ()) -> float:
-        return final_scores([text], [sigmoid(self.logit(hashed(text, obfuscation)))])[0]
+    def probability(self, text: str, obfuscation: Sequence[str] = ()) -> float:
+        """The linear stage's probability for a normalised text (the second stage not applied)."""
+        return sigmoid(self.logit(hashed(text, obfuscation)))
 
 
 def sigmoid(z: float) -> float:
