@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_injection_model.py --data ../shared/datasets/prompt-injection \
         [--ordinary PATH ...] [--ordinary-auto CODE DOCS LOCALE] [--agent-traffic N] \
-        [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
+        [--who-and-when ../shared/datasets/who-and-when/dev.jsonl] [--report-only]
 
 Trains L2-regularised logistic regression (scikit-learn, training time only) on the hashed features of
 ``mao.domain.security.features`` over the *train* splits (``*-train.jsonl``), optionally with extra
@@ -165,7 +165,12 @@ def main() -> int:
     ap.add_argument("--target-fpr", type=float, default=0.015)
     ap.add_argument("--c", type=float, default=8.0, help="inverse L2 regularisation strength")
     ap.add_argument("--out", type=Path, default=OUT_DIR)
+    ap.add_argument("--report-only", action="store_true",
+                    help="train nothing: score the bundled model on the validation splits and agent messages")
     args = ap.parse_args()
+    if args.report_only:
+        report(args)
+        return 0
 
     train_files = sorted(args.data.glob("*-train.jsonl"))
     rows = [r for f in train_files for r in read_jsonl(f)]
@@ -222,14 +227,14 @@ def report(args: argparse.Namespace) -> None:
     """Score the written model through the run-time check on the validation splits and agent messages."""
     injection_model.load.cache_clear()
     injection_stage2.clear_cache()
-    from mao.domain.security.injection import check
+    from mao.domain.security.injection import scores_many  # check(text, context).score, in batches
 
     threshold = injection_model.load().threshold
     all_scores: list[np.ndarray] = []
     all_labels: list[np.ndarray] = []
     for f in sorted(args.data.glob("*-validation.jsonl")):
         vrows = read_jsonl(f)
-        scores = np.array([check(r["text"]).score for r in vrows])
+        scores = np.array(scores_many([(r["text"], None) for r in vrows]))
         vy = np.array([int(r["label"]) for r in vrows])
         all_scores.append(scores)
         all_labels.append(vy)
@@ -241,7 +246,7 @@ def report(args: argparse.Namespace) -> None:
         runs = read_jsonl(args.who_and_when)
         msgs = [str(m.get("content") or "") for run in runs for m in run["history"]]
         for context in ("user_input", "agent_message", "tool_output", "retrieved", "system"):
-            flagged = sum(check(m, context=context).detected for m in msgs)
+            flagged = sum(score > threshold for score in scores_many([(m, context) for m in msgs]))
             print(f"who-and-when messages as {context}: {len(msgs)}, flagged {flagged} "
                   f"(FPR {flagged / max(1, len(msgs)):.4f})")
 
