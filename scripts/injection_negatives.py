@@ -200,6 +200,25 @@ class AgentTraffic:
             f"print(df['{r.choice(('value', 'count', 'year', 'price'))}'].{r.choice(('sum', 'mean', 'max'))}())\n```",
         ))
 
+    def terse(self) -> str:
+        """A one-line message: an acknowledgement, a status line or a single line of tool output (agents
+        exchange many; a model trained on prompts alone reads a short imperative-free line as odd)."""
+        r = self.rng
+        return r.choice((
+            r.choice(("Done.", "OK.", "Acknowledged.", "Task complete.", "Request completed.", "All set.",
+                      "No further action needed.", "Proceeding.", "Continue.", "Understood, working on it.",
+                      "Finished.", "Nothing to report.", "No results found.", "Confirmed.", "Looks good.")),
+            f"{r.choice(('Step', 'Task', 'Subtask', 'Check'))} {r.randint(1, 9)} "
+            f"{r.choice(('done', 'complete', 'finished', 'failed', 'skipped', 'in progress'))}.",
+            f"exitcode: {r.choice((0, 0, 1))} (execution {r.choice(('succeeded', 'failed'))})",
+            f"Exit status {r.choice((0, 0, 1, 2))}",
+            f"Code output: {r.choice(('', self._number(), self._topic()[:24]))}",
+            f"{r.randint(1, 60)} passed, {r.randint(0, 3)} failed in {r.uniform(0.1, 30):.2f}s",
+            f"FINAL ANSWER: {self._number()}",
+            f"{r.choice(VERBS).capitalize()} {self._topic()}{r.choice(PURPOSES)}.",
+            self._sentence(),
+        ))
+
     def message(self) -> str:
         kind = self.rng.choices(
             (self.delegation, self.plan, self.status, self.shell, self.search_results, self.web_page, self.answer),

@@ -134,3 +134,14 @@ def test_agent_messages_and_tool_output_keep_the_linear_stage(bundled: Path) -> 
     contexts = ["agent_message", "user_input", None, "tool_output"]
     assert scores_many([(text, c) for c in contexts]) == pytest.approx([check(text, c).score for c in contexts],
                                                                         abs=1e-6)
+
+
+def test_a_text_long_enough_to_be_cut_into_windows_keeps_the_linear_stage(bundled: Path) -> None:
+    from mao.domain.security.injection import WINDOW, check, scores_many, windows
+
+    _bundle_into(bundled, low=0.0, high=1.0, max_tokens=10_000)
+    text = " ".join(["please summarise the report"] * 60)
+    assert len(windows(text)) > 1 and len(text) > WINDOW
+    linear = max(injection_model.load().probability(piece) for piece in windows(text))
+    assert check(text, "user_input").model_score == pytest.approx(linear)
+    assert scores_many([(text, "user_input")]) == pytest.approx([check(text, "user_input").score])

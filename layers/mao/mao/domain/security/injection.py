@@ -104,8 +104,8 @@ def model_score(text: str, whole: Normalized | None = None, context: str | None 
     norms = [whole if whole is not None and len(pieces) == 1 and piece == text else normalize(piece)
              for piece in pieces]
     p = [model.probability(norm.full, norm.obfuscation) for norm in norms]
-    if encoder_judges(context):
-        p = final_scores([norm.full for norm in norms], p)
+    if encoder_judges(context) and len(norms) == 1:  # a text cut into windows is too long for the encoder
+        p = final_scores([norms[0].full], p)
     return max(p, default=0.0)
 
 
@@ -152,7 +152,8 @@ def _score_chunk(items: Sequence[tuple[str, str | None]]) -> list[float]:
             scored.append((piece_norm.full, piece_norm.obfuscation))
             owner.append(i)
     p_piece = linear_probabilities(model, scored)
-    judged = [k for k, i in enumerate(owner) if encoder_judges(items[i][1])]
+    # The encoder judges whole texts only (those scored in one piece), and only from its contexts.
+    judged = [k for k, i in enumerate(owner) if encoder_judges(items[i][1]) and len(texts[i]) <= one_window]
     for k, p in zip(judged, final_scores([scored[k][0] for k in judged], [p_piece[k] for k in judged]), strict=True):
         p_piece[k] = p
     p_model = [0.0] * len(texts)

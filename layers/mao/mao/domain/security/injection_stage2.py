@@ -121,6 +121,18 @@ def _scorer() -> tuple[TextEncoder, Head]:
     return encoder, head
 
 
+def bundled_arrays() -> tuple[dict[str, np.ndarray], str]:
+    """The bundled stage's arrays (without its settings) and word pieces, to save again with new settings."""
+    import numpy as np
+
+    npz, tokenizer = _package_bytes(ENCODER_FILE), _package_bytes(TOKENIZER_FILE)
+    if npz is None or tokenizer is None:
+        raise RuntimeError("no encoder stage is bundled")
+    with np.load(io.BytesIO(npz), allow_pickle=False) as bundle:
+        arrays = {k: bundle[k] for k in bundle.files if k != "stage"}
+    return arrays, gzip.decompress(tokenizer).decode("utf-8")
+
+
 def clear_cache() -> None:
     """Forget the loaded stage (after the training script rewrote its files)."""
     load.cache_clear()
@@ -148,4 +160,5 @@ def remove(directory: Path) -> None:
         (Path(directory) / name).unlink(missing_ok=True)
 
 
-__all__ = ["ENCODER_FILE", "TOKENIZER_FILE", "Head", "Stage2", "clear_cache", "load", "remove", "save", "sigmoid"]
+__all__ = ["ENCODER_FILE", "TOKENIZER_FILE", "Head", "Stage2", "bundled_arrays", "clear_cache", "load", "remove",
+           "save", "sigmoid"]
