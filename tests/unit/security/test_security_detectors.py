@@ -41,6 +41,17 @@ def test_prompt_injection_quiet_on_ordinary_run() -> None:
     assert prompt_injection.detect(run, _defaults(prompt_injection)) == []
 
 
+def test_prompt_injection_never_reports_what_the_checker_does_not_flag(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # An agent message without an injection pattern is capped at the model's threshold by the checker;
+    # a min_score below that threshold must not turn the capped score into a detection.
+    run = _run(_step(0, "Researcher, please verify the figures and report back before the deadline."))
+    monkeypatch.setattr(prompt_injection, "scores_many", lambda items: [0.95 for _ in items])
+    model = prompt_injection.load()
+    monkeypatch.setattr(prompt_injection, "load", lambda: type(model)(model.weights, model.scale, model.bias, 0.95,
+                                                                      model.meta))
+    assert prompt_injection.detect(run, dict(_defaults(prompt_injection), min_score=0.9)) == []
+
+
 # -- context overflow
 def test_context_overflow_flags_a_step_near_the_window() -> None:
     run = _run(_step(0, "answer", model="gpt-4o", input_tokens=127_000), _step(1, "ok", model="gpt-4o",

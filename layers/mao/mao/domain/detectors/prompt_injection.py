@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from mao.domain.detectors.base import DetectorSpec, ThresholdSpec
 from mao.domain.models import Detection, Evidence, Run
 from mao.domain.security.injection import check, scores_many
+from mao.domain.security.injection_model import load
 from mao.domain.security.run_text import scanned_texts
 
 SPEC = DetectorSpec(
@@ -21,7 +22,8 @@ SPEC = DetectorSpec(
     version="1.0.0",
     f_code=None,
     thresholds={
-        "min_score": ThresholdSpec(0.9, 0.5, 0.999, "injection score at or above which a text is flagged"),
+        "min_score": ThresholdSpec(0.9, 0.5, 0.999, "injection score at or above which a text is flagged "
+                                   "(texts the checker itself does not flag are never reported)"),
         "max_detections": ThresholdSpec(10, 1, 100, "most detections reported per run", integer=True),
     },
     fix_types=("input_sanitization", "tool_output_isolation", "prompt_hardening"),
@@ -29,6 +31,9 @@ SPEC = DetectorSpec(
 
 
 def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
+    # A text the checker does not flag (score at or below the model's threshold, e.g. an agent message
+    # capped there for want of a corroborating pattern) is never reported: min_score only adds strictness.
+    model_threshold = load().threshold
     min_score = float(thresholds["min_score"])
     limit = int(thresholds["max_detections"])
     scanned = [list(scanned_texts(step)) for step in run.steps]
@@ -41,7 +46,7 @@ def detect(run: Run, thresholds: Mapping[str, float]) -> list[Detection]:
         best = None
         for context, label, text in texts:
             score = scores[(text, context)]
-            if score >= min_score and (best is None or score > best[0]):
+            if score >= min_score and score > model_threshold and (best is None or score > best[0]):
                 best = (score, label, text, context)
         if best is None:
             continue

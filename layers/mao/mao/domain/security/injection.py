@@ -125,7 +125,8 @@ def check(text: str, context: str | None = None) -> InjectionResult:
 
 
 def scores_many(items: Sequence[tuple[str, str | None]], chunk: int = 4096) -> list[float]:
-    """``check(text, context).score`` of each pair, the batch scored together: the same numbers, much
+    """``check(text, context).score`` of each pair, the batch scored together: the same numbers (up to
+    float rounding where the encoder stage re-scores a text: a padded batch sums in another order), much
     less time per text (one numpy pass decides which texts need normalising, one scores the model's
     features, the rules run only on texts holding their required words). Call :func:`check` for the
     full result of the few texts whose score matters."""
