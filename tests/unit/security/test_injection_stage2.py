@@ -32,8 +32,8 @@ def _bundle_into(folder: Path, low: float = 0.2, high: float = 0.9, max_tokens: 
 
 @pytest.fixture
 def bundled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setattr(injection_stage2, "_package_bytes",
-                        lambda name: (tmp_path / name).read_bytes() if (tmp_path / name).exists() else None)
+    monkeypatch.setattr(injection_stage2, "_package_file",
+                        lambda name: (tmp_path / name).open("rb") if (tmp_path / name).exists() else None)
     injection_stage2.clear_cache()
     yield tmp_path
     injection_stage2.clear_cache()
@@ -50,7 +50,7 @@ def _expected(folder: Path, text: str) -> float:
 
 
 def test_without_a_bundle_the_linear_stage_decides_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(injection_stage2, "_package_bytes", lambda name: None)
+    monkeypatch.setattr(injection_stage2, "_package_file", lambda name: None)
     injection_stage2.clear_cache()
     try:
         assert injection_stage2.load() is None

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     import numpy as np
@@ -78,31 +78,36 @@ class Head:
     bias: float
 
 
-def _package_bytes(name: str) -> bytes | None:
+def _package_file(name: str) -> BinaryIO | None:
+    """One of the stage's files, opened for reading, or None when it is not bundled."""
     try:
-        return resources.files("mao.domain.security").joinpath(name).read_bytes()
+        return resources.files("mao.domain.security").joinpath(name).open("rb")
     except FileNotFoundError:
         return None
-
-
-def _read_meta(npz: bytes) -> dict[str, Any]:
-    import numpy as np
-
-    with np.load(io.BytesIO(npz), allow_pickle=False) as bundle:
-        return json.loads(bytes(bundle["stage"]).decode("utf-8"))
 
 
 @cache
 def load() -> Stage2 | None:
     """The bundled second stage, or None when none is bundled (the linear stage then decides alone).
 
-    Only the stage's settings are read here (a small entry of the weights file); the weights are
-    loaded by the first text inside the zone."""
-    npz = _package_bytes(ENCODER_FILE)
-    if npz is None:
+    Only the stage's settings are read here (one small member of the weights archive, not the 21 MB of
+    weights); the weights are loaded by the first text inside the zone."""
+    import numpy as np
+
+    fh = _package_file(ENCODER_FILE)
+    if fh is None:
         return None
-    meta = _read_meta(npz)
+    with fh, np.load(fh, allow_pickle=False) as bundle:
+        meta = json.loads(bytes(bundle["stage"]).decode("utf-8"))
     return Stage2(low=float(meta["low"]), high=float(meta["high"]), max_tokens=int(meta["max_tokens"]), meta=meta)
+
+
+def _read_both() -> tuple[bytes, str]:
+    npz, tokenizer = _package_file(ENCODER_FILE), _package_file(TOKENIZER_FILE)
+    if npz is None or tokenizer is None:
+        raise RuntimeError(f"the injection encoder needs both {ENCODER_FILE} and {TOKENIZER_FILE}")
+    with npz, tokenizer:
+        return npz.read(), gzip.decompress(tokenizer.read()).decode("utf-8")
 
 
 @cache
@@ -111,11 +116,8 @@ def _scorer() -> tuple[TextEncoder, Head]:
 
     from mao.domain.security.text_encoder import TextEncoder
 
-    npz = _package_bytes(ENCODER_FILE)
-    tokenizer = _package_bytes(TOKENIZER_FILE)
-    if npz is None or tokenizer is None:
-        raise RuntimeError(f"the injection encoder needs both {ENCODER_FILE} and {TOKENIZER_FILE}")
-    encoder = TextEncoder.load(npz, gzip.decompress(tokenizer).decode("utf-8"))
+    npz, tokenizer_json = _read_both()
+    encoder = TextEncoder.load(npz, tokenizer_json)
     with np.load(io.BytesIO(npz), allow_pickle=False) as bundle:
         head = Head(weight=bundle["head.weight"].astype(np.float32), bias=float(bundle["head.bias"]))
     return encoder, head
@@ -125,12 +127,10 @@ def bundled_arrays() -> tuple[dict[str, np.ndarray], str]:
     """The bundled stage's arrays (without its settings) and word pieces, to save again with new settings."""
     import numpy as np
 
-    npz, tokenizer = _package_bytes(ENCODER_FILE), _package_bytes(TOKENIZER_FILE)
-    if npz is None or tokenizer is None:
-        raise RuntimeError("no encoder stage is bundled")
+    npz, tokenizer_json = _read_both()
     with np.load(io.BytesIO(npz), allow_pickle=False) as bundle:
         arrays = {k: bundle[k] for k in bundle.files if k != "stage"}
-    return arrays, gzip.decompress(tokenizer).decode("utf-8")
+    return arrays, tokenizer_json
 
 
 def clear_cache() -> None:
