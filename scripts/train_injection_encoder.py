@@ -112,14 +112,14 @@ def cascade_scores(p_linear: np.ndarray, p_encoder: np.ndarray, rescored: np.nda
 
 def choose(p_linear: np.ndarray, p_encoder: np.ndarray, n_tokens: np.ndarray, strong_rule: np.ndarray,
            labels: np.ndarray, labelled: np.ndarray, target_fpr: float, max_ordinary: float,
-           max_rescored: float = 1.0, table: Path | None = None) -> dict[str, Any]:
+           max_rescored: float = 1.0, table: Path | None = None, max_gate: int = max(GATES)) -> dict[str, Any]:
     """Zone, gate and threshold for the hold-out: the best recall of the labelled prompts under both
     false-positive limits and with at most ``max_rescored`` of the hold-out sent to the encoder, and
     among the stages within one held-out attack of that recall the cheapest (fewest texts re-scored)."""
     found: list[dict[str, Any]] = []
     for floor in FLOORS:
         for ceiling in CEILINGS:
-            for gate in GATES:
+            for gate in (g for g in GATES if g <= max_gate):  # the encoder sees at most max_gate pieces
                 rescored = in_stage(p_linear, n_tokens, floor, ceiling, gate)
                 s = cascade_scores(p_linear, p_encoder, rescored, strong_rule)
                 threshold = threshold_at_fpr(s[labelled], labels[labelled], target_fpr)
@@ -213,13 +213,14 @@ def main() -> int:
         hold_ids = [enc.ids for enc in tok.encode_batch([r["norm"] for r in hold])]
         p_encoder = 1 / (1 + np.exp(-et.logits(model, [et.head_of(ids, args.max_len) for ids in hold_ids])))
     n_tokens = np.array([len(ids) for ids in hold_ids])
+    max_len = encoder.max_tokens if args.reselect else args.max_len
     y_hold = np.array([r["label"] for r in hold])
     is_labelled = np.array([r["source"] not in ("agent-traffic", "ordinary") for r in hold])
     print("hold-out, linear stage alone:", json.dumps(metrics(
         np.maximum(p_linear, strong)[is_labelled], y_hold[is_labelled],
         threshold_at_fpr(np.maximum(p_linear, strong)[is_labelled], y_hold[is_labelled], args.target_fpr))))
     best = choose(p_linear, p_encoder, n_tokens, strong, y_hold, is_labelled, args.target_fpr,
-                  args.max_ordinary_flagged, args.max_rescored, args.table)
+                  args.max_ordinary_flagged, args.max_rescored, args.table, max_gate=max_len)
     print("chosen on the hold-out:", json.dumps(best), flush=True)
 
     if args.reselect:
