@@ -244,8 +244,10 @@ def main() -> int:
                 "ordinary": args.ordinary, "trained_on": [p.name for p in sorted(args.data.glob("*-train.jsonl"))],
                 "holdout": best}
         ref_ids = [et.head_of(enc.ids, args.max_len) for enc in tok.encode_batch(list(REFERENCE_TEXTS))]
-        REFERENCE.parent.mkdir(parents=True, exist_ok=True)
-        REFERENCE.write_text(json.dumps({"texts": list(REFERENCE_TEXTS), "logits": [
+        # The fixture belongs to the bundled weights: a stage written elsewhere keeps its reference beside it.
+        reference = REFERENCE if args.out.resolve() == OUT_DIR.resolve() else args.out / REFERENCE.name
+        reference.parent.mkdir(parents=True, exist_ok=True)
+        reference.write_text(json.dumps({"texts": list(REFERENCE_TEXTS), "logits": [
             round(float(z), 6) for z in et.logits(model, ref_ids)]}, indent=2) + "\n")
     injection_stage2.save(args.out, arrays, tokenizer_json, low=float(best["floor"]), high=float(best["ceiling"]),
                           max_tokens=gate, meta=meta)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mao.domain.security import injection_model, injection_stage2
-from mao.domain.security.injection_stage2 import sigmoid
+from mao.domain.security.injection_model import sigmoid
 from mao.domain.security.text_encoder import TextEncoder, bundle_from_bert
 
 from .tiny_bert import HEADS, HIDDEN, POSITIONS, random_state, tokenizer_json

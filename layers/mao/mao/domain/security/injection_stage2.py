@@ -21,7 +21,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -36,10 +35,6 @@ if TYPE_CHECKING:
 
 ENCODER_FILE = "injection_encoder.npz"
 TOKENIZER_FILE = "injection_encoder_tokenizer.json.gz"
-
-
-def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +55,8 @@ class Stage2:
         out = list(p_linear)
         if not texts:
             return out
+        from mao.domain.security.injection_model import sigmoid  # that module imports this one
+
         encoder, head = _scorer()
         ids = encoder.token_ids(list(texts))
         short = [i for i, seq in enumerate(ids) if len(seq) <= self.max_tokens]
@@ -161,4 +158,4 @@ def remove(directory: Path) -> None:
 
 
 __all__ = ["ENCODER_FILE", "TOKENIZER_FILE", "Head", "Stage2", "bundled_arrays", "clear_cache", "load", "remove",
-           "save", "sigmoid"]
+           "save"]
